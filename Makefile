@@ -1,0 +1,50 @@
+# Streetteam — every command a developer or CI needs. `make help` lists them.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+HOST ?= 127.0.0.1
+
+.DEFAULT_GOAL := help
+.PHONY: help install install-test demo run test lint format bench clean
+
+help: ## List the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $@
+
+install: $(VENV)/.installed ## Create .venv and install the app
+
+install-test: $(VENV)/.installed-test ## Install what the tests need
+
+demo: install ## Migrate and load the demo data (idempotent)
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+
+run: demo ## Install, migrate, seed, and serve on $(HOST):$(PORT)
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+test: install-test ## Run the whole test suite
+	$(PY) -m pytest
+
+lint: install-test ## ruff check + format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install-test ## Apply ruff fixes and formatting
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: install-test ## Run the benchmarks in bench/
+	$(PY) bench/run.py
+
+clean: ## Remove the venv, the SQLite file and collected static files
+	rm -rf $(VENV) db.sqlite3 staticfiles

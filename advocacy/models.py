@@ -1,0 +1,200 @@
+"""Programmes, the advocates who join them and the rep codes they share.
+
+Amounts are integers in the minor unit of the programme's currency (cents, pence); rates are
+Decimals. Nothing here knows about orders or commissions (that is `referrals`).
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Upper
+from django.urls import reverse
+
+from .money import CURRENCY_CHOICES
+
+
+class RewardKind(models.TextChoices):
+    PERCENT = "percent", "Percentage of the order"
+    FIXED = "fixed", "Fixed amount"
+
+
+class Programme(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        ACTIVE = "active", "Active"
+        PAUSED = "paused", "Paused"
+        ENDED = "ended", "Ended"
+
+    class Audience(models.TextChoices):
+        CUSTOMERS = "customers", "Customers"
+        EMPLOYEES = "employees", "Employees"
+        PARTNERS = "partners", "Partners (retailers, agents)"
+        INFLUENCERS = "influencers", "Influencers"
+
+    class JoinPolicy(models.TextChoices):
+        OPEN = "open", "Anyone with a verified email"
+        INVITE = "invite", "Invitation only"
+
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=60, unique=True)
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, default="EUR")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    audience = models.CharField(max_length=12, choices=Audience.choices, default=Audience.CUSTOMERS)
+    join_policy = models.CharField(max_length=10, choices=JoinPolicy.choices, default="open")
+    description = models.TextField(blank=True, help_text="One or two sentences advocates see.")
+
+    # What the shopper gets.
+    shopper_reward_kind = models.CharField(
+        max_length=10, choices=RewardKind.choices, default=RewardKind.PERCENT
+    )
+    shopper_reward_percent = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+    )
+    shopper_reward_amount = models.PositiveBigIntegerField(
+        default=0, help_text="Fixed discount in minor units (cents)."
+    )
+    shopper_min_order = models.PositiveBigIntegerField(
+        default=0, help_text="Smallest order (minor units, before discount) that gets the offer."
+    )
+    shopper_first_order_only = models.BooleanField(
+        default=False, help_text="Only a shopper's first order in this programme gets the offer."
+    )
+    shopper_one_use = models.BooleanField(
+        default=True, help_text="Each shopper may use the offer once (enforced by the database)."
+    )
+
+    # What the advocate earns on each referred sale; the base is the order's net amount.
+    advocate_reward_kind = models.CharField(
+        max_length=10, choices=RewardKind.choices, default=RewardKind.PERCENT
+    )
+    advocate_reward_percent = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+    )
+    advocate_reward_amount = models.PositiveBigIntegerField(
+        default=0, help_text="Fixed commission in minor units (cents)."
+    )
+
+    attribution_window_days = models.PositiveIntegerField(
+        default=30, help_text="How long after a click an order still counts."
+    )
+    hold_days = models.PositiveIntegerField(
+        default=30, help_text="Commissions wait this long (the refund window) before approval."
+    )
+    payout_threshold = models.PositiveBigIntegerField(
+        default=0, help_text="Smallest balance (minor units) paid out."
+    )
+    auto_approve_limit = models.PositiveBigIntegerField(
+        default=0, help_text="Commissions up to this amount are approved without review; 0 = all reviewed."
+    )
+    landing_url = models.URLField(
+        blank=True,
+        help_text="Merchant page links lead to (with ?ref=CODE). Empty: the programme's campaign page.",
+    )
+    terms = models.TextField(blank=True, help_text="Terms advocates accept when they join.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "programme"
+        verbose_name_plural = "programmes"
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(shopper_reward_percent__gte=0, shopper_reward_percent__lte=100),
+                name="programme_shopper_percent_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(advocate_reward_percent__gte=0, advocate_reward_percent__lte=100),
+                name="programme_advocate_percent_range",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+    def get_join_url(self) -> str:
+        return reverse("programme_join", kwargs={"slug": self.slug})
+
+
+class Advocate(models.Model):
+    """A user's membership of one programme."""
+
+    class Status(models.TextChoices):
+        INVITED = "invited", "Invited"
+        ACTIVE = "active", "Active"
+        PAUSED = "paused", "Paused"
+        BANNED = "banned", "Banned"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="advocacies"
+    )
+    programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="advocates")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    joined_at = models.DateTimeField(null=True, blank=True)
+    terms_accepted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "advocate"
+        verbose_name_plural = "advocates"
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "programme"], name="advocate_one_per_programme"),
+        ]
+
+    def __str__(self):
+        return f"{self.user} in {self.programme}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+
+code_validator = RegexValidator(
+    r"^[A-Za-z0-9][A-Za-z0-9-]{2,31}$",
+    "Use 3 to 32 letters, digits or hyphens, starting with a letter or digit.",
+)
+
+
+class RepCode(models.Model):
+    """The code a shopper types at checkout and the slug of /r/<CODE>.
+
+    Stored upper-case (a check constraint keeps it so) and unique across the whole site, so
+    matching is case-insensitive by upper-casing the input. Codes are deactivated, never deleted:
+    old links and printed QR codes must keep resolving to someone.
+    """
+
+    code = models.CharField(max_length=32, unique=True, validators=[code_validator])
+    advocate = models.ForeignKey(Advocate, on_delete=models.PROTECT, related_name="codes")
+    channel = models.CharField(
+        max_length=40, blank=True, help_text="Where this code is used (a shop, a channel)."
+    )
+    is_active = models.BooleanField(default=True)
+    is_vanity = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "rep code"
+        verbose_name_plural = "rep codes"
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(code=Upper(F("code"))), name="repcode_upper_case"),
+        ]
+
+    def __str__(self):
+        return self.code
+
+    def get_share_url(self) -> str:
+        return settings.SITE_URL + reverse("referral_redirect", kwargs={"code": self.code})

@@ -1,0 +1,94 @@
+"""Writes for programmes, advocates and rep codes."""
+
+from allauth.account.models import EmailAddress
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .codes import normalise_code, random_code
+from .errors import ServiceError
+from .models import Advocate, Programme, RepCode
+
+
+def user_has_verified_email(user) -> bool:
+    return EmailAddress.objects.filter(user=user, email__iexact=user.email, verified=True).exists()
+
+
+@transaction.atomic
+def programme_join(*, user, programme: Programme, accept_terms: bool) -> Advocate:
+    """Make `user` an active advocate of `programme` with a rep code, or say why not.
+
+    Joining twice is harmless: the existing membership comes back unchanged.
+    """
+    if not programme.is_active:
+        raise ServiceError("programme_inactive", "This programme is not taking new advocates.")
+    if not user_has_verified_email(user):
+        raise ServiceError(
+            "email_unverified", "Please verify your email address before you join a programme."
+        )
+    existing = Advocate.objects.select_for_update().filter(user=user, programme=programme).first()
+    if existing and existing.status in (Advocate.Status.ACTIVE, Advocate.Status.PAUSED):
+        return existing
+    if existing and existing.status == Advocate.Status.BANNED:
+        raise ServiceError("advocate_banned", "This account can no longer join this programme.")
+    if not existing and programme.join_policy == Programme.JoinPolicy.INVITE:
+        raise ServiceError("invite_only", "This programme is by invitation only.")
+    if not accept_terms:
+        raise ServiceError(
+            "terms_not_accepted", "Please accept the programme terms to join.", field="accept_terms"
+        )
+
+    now = timezone.now()
+    if existing:  # an invitation being taken up
+        existing.status = Advocate.Status.ACTIVE
+        existing.joined_at = now
+        existing.terms_accepted_at = now
+        existing.save(update_fields=["status", "joined_at", "terms_accepted_at"])
+        advocate = existing
+    else:
+        try:
+            with transaction.atomic():
+                advocate = Advocate.objects.create(
+                    user=user,
+                    programme=programme,
+                    status=Advocate.Status.ACTIVE,
+                    joined_at=now,
+                    terms_accepted_at=now,
+                )
+        except IntegrityError:
+            # A concurrent join won the race; theirs is as good as ours.
+            return Advocate.objects.get(user=user, programme=programme)
+    if not advocate.codes.filter(is_active=True).exists():
+        repcode_issue(advocate=advocate)
+    return advocate
+
+
+def repcode_issue(*, advocate: Advocate, channel: str = "", attempts: int = 5) -> RepCode:
+    """Give the advocate a new random code; retries on the (rare) collision."""
+    for _ in range(attempts):
+        try:
+            with transaction.atomic():
+                return RepCode.objects.create(
+                    code=random_code(), advocate=advocate, channel=channel
+                )
+        except IntegrityError:
+            continue
+    raise ServiceError("code_collision", "Could not find a free code; please try again.")
+
+
+def repcode_create_vanity(*, advocate: Advocate, code: str, channel: str = "") -> RepCode:
+    """A code a manager chose (e.g. ANNA10). Unique site-wide, case-insensitively."""
+    normalised = normalise_code(code)
+    rep = RepCode(code=normalised, advocate=advocate, channel=channel, is_vanity=True)
+    rep.full_clean(exclude=["advocate"], validate_unique=False, validate_constraints=False)
+    try:
+        with transaction.atomic():
+            rep.save()
+    except IntegrityError as exc:
+        raise ServiceError("code_taken", f"The code {normalised} is already taken.") from exc
+    return rep
+
+
+def repcode_deactivate(*, rep_code: RepCode) -> RepCode:
+    rep_code.is_active = False
+    rep_code.save(update_fields=["is_active"])
+    return rep_code

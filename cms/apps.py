@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+
+
+class CmsConfig(AppConfig):
+    name = "cms"
+    verbose_name = "Campaign pages"
+
+    def ready(self):
+        from referrals.landing import register_campaign_resolver
+
+        from .landing import campaign_url_for
+
+        register_campaign_resolver(campaign_url_for)

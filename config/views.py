@@ -1,0 +1,16 @@
+"""Friendly error pages that share the site's design."""
+
+from django.shortcuts import render
+
+
+def page_not_found(request, exception=None):
+    return render(request, "404.html", status=404)
+
+
+def server_error(request):
+    # No context processors that might touch the database: this page must render when it is down.
+    from django.template import loader
+
+    from django.http import HttpResponseServerError
+
+    return HttpResponseServerError(loader.get_template("500.html").render())

@@ -1,0 +1,36 @@
+"""The referrals app's own settings, with their defaults (allauth's app_settings pattern)."""
+
+from django.conf import settings
+
+
+class AppSettings:
+    @property
+    def COOKIE_NAME(self) -> str:
+        return getattr(settings, "STREETTEAM_COOKIE_NAME", "st_ref")
+
+    @property
+    def VISITOR_COOKIE_NAME(self) -> str:
+        return getattr(settings, "STREETTEAM_VISITOR_COOKIE_NAME", "st_vid")
+
+    @property
+    def SANDBOX_STORE(self) -> bool:
+        return getattr(settings, "STREETTEAM_SANDBOX_STORE", False)
+
+    @property
+    def CLICK_FLUSH_SECONDS(self) -> float:
+        return getattr(settings, "STREETTEAM_CLICK_FLUSH_SECONDS", 1.0)
+
+    @property
+    def CLICK_BUFFER_URL(self) -> str:
+        return getattr(settings, "STREETTEAM_CLICK_BUFFER_URL", "")
+
+    @property
+    def CLICK_BATCH_SIZE(self) -> int:
+        return getattr(settings, "STREETTEAM_CLICK_BATCH_SIZE", 5000)
+
+    @property
+    def HASH_SALT(self) -> str:
+        return getattr(settings, "STREETTEAM_HASH_SALT", "") or settings.SECRET_KEY
+
+
+app_settings = AppSettings()

@@ -1,0 +1,289 @@
+"""Clicks, orders, commissions and the ledger.
+
+Money is integer minor units with the currency beside it. Every rule that must survive a race
+(one order per source and external id, one commission per order, advocate and rule, one ledger
+entry per kind and reference, one discounted order per shopper where the programme says so) is
+a database constraint, not a check in Python.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from advocacy.models import Advocate, Programme, RepCode
+
+
+class Click(models.Model):
+    """One visit to /r/<CODE>. Written in batches from the click buffer, never on the request."""
+
+    rep_code = models.ForeignKey(RepCode, on_delete=models.PROTECT, related_name="clicks")
+    # Denormalised so the dashboard counts clicks with one indexed range scan.
+    advocate = models.ForeignKey(Advocate, on_delete=models.PROTECT, related_name="clicks")
+    created_at = models.DateTimeField()
+    visitor_id = models.CharField(max_length=32, blank=True)
+    # Salted hash: enough to spot many clicks from one address, useless to identify anyone.
+    ip_hash = models.CharField(max_length=64, blank=True)
+    user_agent = models.CharField(max_length=255, blank=True)
+    referrer = models.CharField(max_length=500, blank=True)
+    landing = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = "click"
+        verbose_name_plural = "clicks"
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["advocate", "created_at"], name="click_advocate_time")]
+
+    def __str__(self):
+        return f"{self.rep_code_id} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class Attribution(models.TextChoices):
+    CODE = "code", "Code typed at checkout"
+    LINK = "link", "Referral link (cookie)"
+    ACCOUNT = "account", "Account referred at signup"
+    METADATA = "metadata", "Order metadata"
+    NONE = "none", "Not referred"
+
+
+class Order(models.Model):
+    class Source(models.TextChoices):
+        STRIPE = "stripe", "Stripe"
+        API = "api", "API"
+        SANDBOX = "sandbox", "Sandbox store"
+
+    class Status(models.TextChoices):
+        PAID = "paid", "Paid"
+        PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
+        REFUNDED = "refunded", "Refunded"
+
+    source = models.CharField(max_length=10, choices=Source.choices)
+    external_id = models.CharField(max_length=255)
+    programme = models.ForeignKey(
+        Programme, on_delete=models.PROTECT, related_name="orders", null=True, blank=True
+    )
+    rep_code = models.ForeignKey(
+        RepCode, on_delete=models.PROTECT, related_name="orders", null=True, blank=True
+    )
+    # The advocate credited; empty when the order was not referred or earns nothing (flagged).
+    advocate = models.ForeignKey(
+        Advocate, on_delete=models.PROTECT, related_name="orders", null=True, blank=True
+    )
+    attribution = models.CharField(
+        max_length=10, choices=Attribution.choices, default=Attribution.NONE
+    )
+    shopper_email_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    shopper_customer_id = models.CharField(max_length=255, blank=True)
+    shopper_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        related_name="orders",
+        null=True,
+        blank=True,
+    )
+    currency = models.CharField(max_length=3)
+    # gross = goods before the discount; net = gross - discount, the commission base.
+    # Tax and shipping are kept beside, outside the base.
+    gross_amount = models.BigIntegerField()
+    discount_amount = models.BigIntegerField(default=0)
+    net_amount = models.BigIntegerField()
+    tax_amount = models.BigIntegerField(default=0)
+    shipping_amount = models.BigIntegerField(default=0)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PAID)
+    placed_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "order"
+        verbose_name_plural = "orders"
+        ordering = ["-placed_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "external_id"], name="order_source_unique"),
+            models.CheckConstraint(condition=Q(gross_amount__gt=0), name="order_gross_positive"),
+            models.CheckConstraint(
+                condition=Q(discount_amount__gte=0, discount_amount__lte=F("gross_amount")),
+                name="order_discount_within_gross",
+            ),
+            models.CheckConstraint(
+                condition=Q(net_amount=F("gross_amount") - F("discount_amount")),
+                name="order_net_is_gross_minus_discount",
+            ),
+            models.CheckConstraint(
+                condition=Q(tax_amount__gte=0, shipping_amount__gte=0),
+                name="order_tax_shipping_non_negative",
+            ),
+        ]
+        indexes = [models.Index(fields=["advocate", "placed_at"], name="order_advocate_time")]
+
+    def __str__(self):
+        return f"{self.get_source_display()} order {self.external_id}"
+
+
+class DiscountRedemption(models.Model):
+    """A shopper's use of a programme's offer, where the programme allows one use per shopper.
+
+    The unique constraint is the guard: two concurrent checkouts by the same shopper cannot both
+    insert a row, so only one of them gets the discount.
+    """
+
+    programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="+")
+    shopper_key = models.CharField(max_length=64)
+    order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="redemption")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "discount redemption"
+        verbose_name_plural = "discount redemptions"
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["programme", "shopper_key"], name="redemption_one_per_shopper"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.shopper_key[:8]}… in {self.programme_id}"
+
+
+class Commission(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPROVED = "approved", "Approved"
+        PAID = "paid", "Paid"
+        REVERSED = "reversed", "Reversed"
+        REJECTED = "rejected", "Rejected"
+
+    class Rule(models.TextChoices):
+        SALE = "sale", "Referred sale"
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="commissions")
+    advocate = models.ForeignKey(Advocate, on_delete=models.PROTECT, related_name="commissions")
+    rule = models.CharField(max_length=20, choices=Rule.choices, default=Rule.SALE)
+    currency = models.CharField(max_length=3)
+    base_amount = models.BigIntegerField(help_text="The order's net amount the rate applied to.")
+    amount = models.BigIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    hold_until = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "commission"
+        verbose_name_plural = "commissions"
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order", "advocate", "rule"], name="commission_once_per_rule"
+            ),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="commission_non_negative"),
+        ]
+        indexes = [models.Index(fields=["advocate", "status"], name="commission_advocate_status")]
+
+    def __str__(self):
+        return f"{self.amount} {self.currency} for {self.order}"
+
+
+class LedgerQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise TypeError("Ledger entries are append-only; write a correcting entry instead.")
+
+    def delete(self):
+        raise TypeError("Ledger entries are append-only; write a correcting entry instead.")
+
+
+class LedgerEntry(models.Model):
+    """Append-only money movements. An advocate's balance is the sum of their entries."""
+
+    class Kind(models.TextChoices):
+        EARNED = "earned", "Earned"
+        REVERSED = "reversed", "Reversed"
+        PAID = "paid", "Paid out"
+        PAYOUT_FAILED = "payout_failed", "Payout failed"
+        ADJUSTMENT = "adjustment", "Adjustment"
+
+    advocate = models.ForeignKey(Advocate, on_delete=models.PROTECT, related_name="ledger")
+    currency = models.CharField(max_length=3)
+    amount = models.BigIntegerField(help_text="Signed: credits positive, debits negative.")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    # What this entry is about, as "<model>:<id>[:<part>]"; with kind, unique: no double entry.
+    reference = models.CharField(max_length=80)
+    commission = models.ForeignKey(
+        Commission, on_delete=models.PROTECT, related_name="ledger", null=True, blank=True
+    )
+    memo = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = LedgerQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "ledger entry"
+        verbose_name_plural = "ledger entries"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "reference"], name="ledger_once_per_reference"),
+        ]
+        indexes = [models.Index(fields=["advocate", "currency"], name="ledger_advocate_currency")]
+
+    def __str__(self):
+        return f"{self.kind} {self.amount} {self.currency} ({self.reference})"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            raise TypeError("Ledger entries are append-only; write a correcting entry instead.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("Ledger entries are append-only; write a correcting entry instead.")
+
+
+class FraudSignal(models.Model):
+    """Something about an order a person should look at, instead of silently paying or dropping."""
+
+    class Kind(models.TextChoices):
+        SELF_REFERRAL = "self_referral", "Self-referral"
+        ADVOCATE_INACTIVE = "advocate_inactive", "Advocate not active"
+        PROGRAMME_INACTIVE = "programme_inactive", "Programme not active"
+
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    order = models.ForeignKey(
+        Order, on_delete=models.PROTECT, related_name="fraud_signals", null=True, blank=True
+    )
+    advocate = models.ForeignKey(
+        Advocate, on_delete=models.PROTECT, related_name="fraud_signals", null=True, blank=True
+    )
+    detail = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "fraud signal"
+        verbose_name_plural = "fraud signals"
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "kind"], name="fraud_signal_once_per_order"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} on {self.order_id}"
+
+
+class ReferredAccount(models.Model):
+    """A shopper who signed up after following a link keeps that link's attribution.
+
+    Written in the signup transaction (session keys rotate at login, cookies get cleared), so a
+    later order by this user is attributed even without the cookie.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="referred_by"
+    )
+    rep_code = models.ForeignKey(RepCode, on_delete=models.PROTECT, related_name="+")
+    clicked_at = models.DateTimeField()
+    visitor_id = models.CharField(max_length=32, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "referred account"
+        verbose_name_plural = "referred accounts"
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.user} via {self.rep_code_id}"

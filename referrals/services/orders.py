@@ -1,0 +1,217 @@
+"""Recording a sale: the one door every integration uses (sandbox store, Stripe, the API).
+
+`order_ingest` validates the amounts, attributes the order (code typed > link cookie > account
+referred at signup > order metadata), records it at most once per (source, external id),
+enforces one discounted order per shopper where the programme says so, and creates the pending
+commission. Problems that are not the shopper's fault (a paused advocate, a self-referral, a
+programme that has ended) never block the sale: the order is kept, earns nothing, and a fraud
+signal asks a manager to look.
+"""
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from advocacy.errors import ServiceError
+from advocacy.models import Programme, RepCode
+
+from ..cookies import LinkReferral
+from ..hashing import email_hash
+from ..models import Attribution, Commission, DiscountRedemption, FraudSignal, Order
+from .codes import repcode_find
+from .commissions import commission_create_for_order
+
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+
+
+@dataclass
+class IngestResult:
+    order: Order
+    created: bool
+    commission: Commission | None = None
+    # Why the order earns nothing, when it doesn't (shown to the integrator, not the shopper).
+    notes: list[str] = field(default_factory=list)
+
+
+def _check_amount(name: str, value, *, positive: bool = False) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ServiceError("amount_invalid", f"{name} must be a whole number of minor units.")
+    if positive and value <= 0:
+        raise ServiceError("amount_invalid", f"{name} must be greater than zero.")
+    if value < 0:
+        raise ServiceError("amount_invalid", f"{name} must not be negative.")
+
+
+def _within_window(programme: Programme, clicked_at: datetime, placed_at: datetime) -> bool:
+    """An order counts while placed_at <= clicked_at + window (the last second included)."""
+    return clicked_at <= placed_at <= clicked_at + timedelta(days=programme.attribution_window_days)
+
+
+def resolve_attribution(
+    *,
+    code: str,
+    link: LinkReferral | None,
+    shopper_user,
+    metadata_code: str,
+    placed_at: datetime,
+) -> tuple[RepCode | None, str]:
+    """Which code gets the credit, and how. A typed code that doesn't exist is an error."""
+    if code:
+        rep = repcode_find(code)
+        if rep is None:
+            raise ServiceError(
+                "code_unknown", "We don't recognise that code.", field="code"
+            )
+        return rep, Attribution.CODE
+    if link is not None:
+        rep = repcode_find(link.code)
+        if rep and _within_window(rep.advocate.programme, link.clicked_at, placed_at):
+            return rep, Attribution.LINK
+    referred = getattr(shopper_user, "referred_by", None) if shopper_user else None
+    if referred is not None:
+        rep = repcode_find(referred.rep_code.code)
+        if rep and _within_window(rep.advocate.programme, referred.clicked_at, placed_at):
+            return rep, Attribution.ACCOUNT
+    if metadata_code:
+        rep = repcode_find(metadata_code)
+        if rep is not None:
+            return rep, Attribution.METADATA
+    return None, Attribution.NONE
+
+
+def _is_self_referral(rep: RepCode, *, shopper_user, shopper_email_hash: str) -> bool:
+    advocate_user = rep.advocate.user
+    if shopper_user is not None and shopper_user.pk == advocate_user.pk:
+        return True
+    return bool(shopper_email_hash) and shopper_email_hash == email_hash(advocate_user.email)
+
+
+@transaction.atomic
+def order_ingest(
+    *,
+    source: str,
+    external_id: str,
+    currency: str,
+    gross_amount: int,
+    discount_amount: int = 0,
+    tax_amount: int = 0,
+    shipping_amount: int = 0,
+    code: str = "",
+    link: LinkReferral | None = None,
+    metadata_code: str = "",
+    shopper_email: str = "",
+    shopper_customer_id: str = "",
+    shopper_user=None,
+    placed_at: datetime | None = None,
+) -> IngestResult:
+    """Record one sale, at most once per (source, external_id). See the module docstring."""
+    if source not in Order.Source.values:
+        raise ServiceError("source_invalid", f"Unknown order source {source!r}.")
+    external_id = (external_id or "").strip()
+    if not external_id or len(external_id) > 255:
+        raise ServiceError("external_id_invalid", "An order id of 1 to 255 characters is needed.")
+
+    existing = Order.objects.filter(source=source, external_id=external_id).first()
+    if existing is not None:
+        return IngestResult(order=existing, created=False, commission=existing.commissions.first())
+
+    if not isinstance(currency, str) or not _CURRENCY.match(currency):
+        raise ServiceError("currency_invalid", "Currency must be a three-letter ISO 4217 code.")
+    _check_amount("gross_amount", gross_amount, positive=True)
+    _check_amount("discount_amount", discount_amount)
+    _check_amount("tax_amount", tax_amount)
+    _check_amount("shipping_amount", shipping_amount)
+    if discount_amount > gross_amount:
+        raise ServiceError("amount_invalid", "The discount can't be larger than the order.")
+    placed_at = placed_at or timezone.now()
+    if timezone.is_naive(placed_at):
+        raise ServiceError("placed_at_invalid", "The order time must include a time zone.")
+
+    rep, how = resolve_attribution(
+        code=code,
+        link=link,
+        shopper_user=shopper_user,
+        metadata_code=metadata_code,
+        placed_at=placed_at,
+    )
+    programme = rep.advocate.programme if rep else None
+    if programme is not None and currency != programme.currency:
+        raise ServiceError(
+            "currency_mismatch",
+            f"The {programme.name} programme runs in {programme.currency}; this order is in "
+            f"{currency}.",
+        )
+
+    shopper_key = email_hash(shopper_email)
+    try:
+        with transaction.atomic():
+            order = Order.objects.create(
+                source=source,
+                external_id=external_id,
+                programme=programme,
+                rep_code=rep,
+                attribution=how,
+                shopper_email_hash=shopper_key,
+                shopper_customer_id=shopper_customer_id or "",
+                shopper_user=shopper_user,
+                currency=currency,
+                gross_amount=gross_amount,
+                discount_amount=discount_amount,
+                net_amount=gross_amount - discount_amount,
+                tax_amount=tax_amount,
+                shipping_amount=shipping_amount,
+                placed_at=placed_at,
+            )
+    except IntegrityError:
+        # The same order arrived concurrently and the other request stored it first.
+        order = Order.objects.get(source=source, external_id=external_id)
+        return IngestResult(order=order, created=False, commission=order.commissions.first())
+
+    if programme is not None and discount_amount > 0 and programme.shopper_one_use and shopper_key:
+        try:
+            with transaction.atomic():
+                DiscountRedemption.objects.create(
+                    programme=programme, shopper_key=shopper_key, order=order
+                )
+        except IntegrityError as exc:
+            # Raising rolls the whole ingestion back: the order is not recorded with a discount
+            # the shopper had no right to.
+            raise ServiceError(
+                "offer_already_used", "This shopper has already used the programme's offer."
+            ) from exc
+
+    result = IngestResult(order=order, created=True)
+    if rep is None:
+        return result
+    blocker = _commission_blocker(rep, shopper_user=shopper_user, shopper_email_hash=shopper_key)
+    if blocker is not None:
+        kind, note = blocker
+        FraudSignal.objects.create(kind=kind, order=order, advocate=rep.advocate, detail=note)
+        result.notes.append(note)
+        return result
+    order.advocate = rep.advocate
+    order.save(update_fields=["advocate"])
+    result.commission = commission_create_for_order(order=order, advocate=rep.advocate)
+    return result
+
+
+def _commission_blocker(rep: RepCode, *, shopper_user, shopper_email_hash: str):
+    """(fraud signal kind, note) when this referral must earn nothing, else None.
+
+    Checked when the order arrives, not only at the click: an advocate paused since sharing the
+    link earns nothing on it.
+    """
+    if _is_self_referral(rep, shopper_user=shopper_user, shopper_email_hash=shopper_email_hash):
+        return FraudSignal.Kind.SELF_REFERRAL, "The advocate referred their own order."
+    if not rep.advocate.programme.is_active:
+        return FraudSignal.Kind.PROGRAMME_INACTIVE, "The programme was not active at the order."
+    if not rep.advocate.is_active or not rep.is_active:
+        return (
+            FraudSignal.Kind.ADVOCATE_INACTIVE,
+            f"The advocate's status was {rep.advocate.get_status_display().lower()} "
+            "or the code was deactivated.",
+        )
+    return None

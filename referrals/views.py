@@ -1,0 +1,165 @@
+"""HTTP for referrals: the /r/<CODE> redirect and the sandbox storefront. Thin: parse, call a
+service or selector, render."""
+
+import uuid
+
+from django.core import signing
+from django.db import transaction
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+
+from advocacy.errors import ServiceError
+
+from . import sandbox
+from .conf import app_settings
+from .cookies import referral_from_request, set_referral_cookie
+from .forms import CheckoutForm
+from .selectors import referral_target
+from .services.clicks import click_record
+from .services.discounts import discount_quote
+from .services.orders import order_ingest
+
+_TOKEN_SALT = "streetteam.sandbox-checkout"
+
+
+@never_cache
+@transaction.non_atomic_requests
+@require_http_methods(["GET", "HEAD"])
+def referral_redirect(request, code: str):
+    """302 to the programme's page with a signed referral cookie; a friendly 404 otherwise."""
+    target = referral_target(code)
+    if target is None:
+        return render(request, "referrals/code_not_found.html", {"code": code[:32]}, status=404)
+    visitor_id = request.COOKIES.get(app_settings.VISITOR_COOKIE_NAME, "")[:32]
+    if not visitor_id.isalnum():
+        visitor_id = uuid.uuid4().hex
+    click_record(
+        rep_code_id=target.rep_code_id,
+        advocate_id=target.advocate_id,
+        visitor_id=visitor_id,
+        ip=request.META.get("REMOTE_ADDR", ""),
+        user_agent=request.META.get("HTTP_USER_AGENT", ""),
+        referrer=request.META.get("HTTP_REFERER", ""),
+        landing=target.url,
+    )
+    response = HttpResponseRedirect(target.url)
+    set_referral_cookie(
+        response,
+        code=target.code,
+        visitor_id=visitor_id,
+        window_days=target.window_days,
+        secure=request.is_secure(),
+    )
+    return response
+
+
+def _require_sandbox():
+    if not app_settings.SANDBOX_STORE:
+        raise Http404("The sandbox store is off.")
+
+
+def shop(request):
+    _require_sandbox()
+    link = referral_from_request(request)
+    return render(
+        request,
+        "referrals/shop.html",
+        {"products": sandbox.PRODUCTS, "referral_code": link.code if link else ""},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def checkout(request):
+    """Step 1 (GET/POST without token): the form and, when valid, the price with the discount.
+    Step 2 (POST with token): pay, through the same ingestion service every integration uses."""
+    _require_sandbox()
+    link = referral_from_request(request)
+    if request.method == "GET":
+        initial = {"product": request.GET.get("product"), "code": link.code if link else ""}
+        return render(request, "referrals/checkout.html", {"form": CheckoutForm(initial=initial)})
+
+    form = CheckoutForm(request.POST)
+    context = {"form": form}
+    if not form.is_valid():
+        return render(request, "referrals/checkout.html", context, status=400)
+    data = form.cleaned_data
+    item = sandbox.product(data["product"])
+    gross = item.price * data["quantity"]
+    currency = _sandbox_currency()
+    quote = None
+    if data["code"]:
+        try:
+            quote = discount_quote(
+                code=data["code"], gross_amount=gross, currency=currency, shopper_email=data["email"]
+            )
+        except ServiceError as exc:
+            form.add_error("code", exc.message)
+            return render(request, "referrals/checkout.html", context, status=400)
+    discount = quote.discount_amount if quote else 0
+    shipping = sandbox.shipping_for(gross - discount)
+    context.update(
+        item=item,
+        quantity=data["quantity"],
+        currency=currency,
+        gross=gross,
+        discount=discount,
+        shipping=shipping,
+        total=gross - discount + shipping,
+        quote=quote,
+    )
+
+    token = data.get("checkout_token") or ""
+    if not token:
+        # Show the confirmation step; the token becomes the order's idempotent external id.
+        form.data = form.data.copy()
+        form.data["checkout_token"] = signing.dumps(uuid.uuid4().hex, salt=_TOKEN_SALT)
+        context["confirm"] = True
+        return render(request, "referrals/checkout.html", context)
+    try:
+        external_id = signing.loads(token, salt=_TOKEN_SALT, max_age=60 * 60)
+    except signing.BadSignature:
+        form.add_error(None, "This checkout has expired. Please review your order again.")
+        return render(request, "referrals/checkout.html", context, status=400)
+    try:
+        result = order_ingest(
+            source="sandbox",
+            external_id=f"sandbox-{external_id}",
+            currency=currency,
+            gross_amount=gross,
+            discount_amount=discount,
+            shipping_amount=shipping,
+            code=quote.rep_code.code if quote else "",
+            link=None if quote else link,
+            shopper_email=data["email"],
+            shopper_user=request.user if request.user.is_authenticated else None,
+        )
+    except ServiceError as exc:
+        form.add_error("code" if exc.field == "code" else None, exc.message)
+        return render(request, "referrals/checkout.html", context, status=400)
+    return HttpResponseRedirect(
+        reverse("sandbox_thanks") + "?" + f"order={result.order.external_id}"
+    )
+
+
+def thanks(request):
+    _require_sandbox()
+    from .models import Order
+
+    order = (
+        Order.objects.filter(source="sandbox", external_id=request.GET.get("order", ""))
+        .select_related("rep_code__advocate__user")
+        .first()
+    )
+    if order is None:
+        raise Http404("No such order.")
+    return render(request, "referrals/thanks.html", {"order": order})
+
+
+def _sandbox_currency() -> str:
+    from advocacy.models import Programme
+
+    programme = Programme.objects.filter(status=Programme.Status.ACTIVE).order_by("pk").first()
+    return programme.currency if programme else "EUR"
