@@ -6,7 +6,7 @@ PORT ?= 8000
 HOST ?= 127.0.0.1
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-test demo run test lint format bench clean
+.PHONY: help install install-test demo run test lint format clean
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -42,9 +42,6 @@ lint: install-test ## ruff check + format check
 format: install-test ## Apply ruff fixes and formatting
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
-
-bench: install-test ## Run the benchmarks in bench/
-	$(PY) bench/run.py
 
 clean: ## Remove the venv, the SQLite file and collected static files
 	rm -rf $(VENV) db.sqlite3 staticfiles

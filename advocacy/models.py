@@ -93,11 +93,18 @@ class Programme(models.Model):
         default=0, help_text="Smallest balance (minor units) paid out."
     )
     auto_approve_limit = models.PositiveBigIntegerField(
-        default=0, help_text="Commissions up to this amount are approved without review; 0 = all reviewed."
+        default=0,
+        help_text=("Commissions up to this amount are approved without review; 0 = all reviewed."),
+    )
+    dual_approval_above = models.PositiveBigIntegerField(
+        default=0,
+        help_text="Payout batches above this total (minor units) need a second manager; 0 = never.",
     )
     landing_url = models.URLField(
         blank=True,
-        help_text="Merchant page links lead to (with ?ref=CODE). Empty: the programme's campaign page.",
+        help_text=(
+            "Merchant page links lead to (with ?ref=CODE). Empty: the programme's campaign page."
+        ),
     )
     terms = models.TextField(blank=True, help_text="Terms advocates accept when they join.")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -141,7 +148,17 @@ class Advocate(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="advocacies"
     )
     programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="advocates")
+
+    class PayoutMethod(models.TextChoices):
+        BANK = "bank", "Bank transfer (IBAN)"
+        PAYPAL = "paypal", "PayPal"
+        STRIPE_CONNECT = "stripe_connect", "Stripe Connect"
+
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    payout_method = models.CharField(max_length=20, choices=PayoutMethod.choices, blank=True)
+    # Account holder, IBAN / PayPal email; what the manual backend's CSV needs. Never logged.
+    payout_details = models.JSONField(default=dict, blank=True)
+    stripe_account_id = models.CharField(max_length=64, blank=True)
     joined_at = models.DateTimeField(null=True, blank=True)
     terms_accepted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -151,7 +168,9 @@ class Advocate(models.Model):
         verbose_name_plural = "advocates"
         ordering = ["-created_at"]
         constraints = [
-            models.UniqueConstraint(fields=["user", "programme"], name="advocate_one_per_programme"),
+            models.UniqueConstraint(
+                fields=["user", "programme"], name="advocate_one_per_programme"
+            ),
         ]
 
     def __str__(self):

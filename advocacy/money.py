@@ -3,7 +3,7 @@
 One function rounds (half-up to the minor unit); one formats for people.
 """
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 # Currencies a programme may use, with their minor-unit exponent (ISO 4217).
 CURRENCY_EXPONENTS = {
@@ -42,9 +42,14 @@ def format_money(amount_minor: int, currency: str) -> str:
 
 
 def parse_money(text: str, currency: str) -> int:
-    """"12.50" -> 1250 for a two-decimal currency; raises ValueError on bad input."""
+    """ "12.50" -> 1250 for a two-decimal currency; raises ValueError on bad input."""
     exponent = CURRENCY_EXPONENTS.get(currency, 2)
-    value = Decimal(text.strip())
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation as exc:
+        raise ValueError(f"{text!r} is not an amount") from exc
+    if not value.is_finite():
+        raise ValueError(f"{text!r} is not an amount")
     minor = value.scaleb(exponent)
     if minor != minor.to_integral_value():
         raise ValueError(f"{currency} has {exponent} decimal places")

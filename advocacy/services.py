@@ -1,6 +1,7 @@
 """Writes for programmes, advocates and rep codes."""
 
 from allauth.account.models import EmailAddress
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -79,7 +80,11 @@ def repcode_create_vanity(*, advocate: Advocate, code: str, channel: str = "") -
     """A code a manager chose (e.g. ANNA10). Unique site-wide, case-insensitively."""
     normalised = normalise_code(code)
     rep = RepCode(code=normalised, advocate=advocate, channel=channel, is_vanity=True)
-    rep.full_clean(exclude=["advocate"], validate_unique=False, validate_constraints=False)
+    try:
+        rep.full_clean(exclude=["advocate"], validate_unique=False, validate_constraints=False)
+    except ValidationError as exc:
+        message = " ".join(exc.message_dict.get("code", exc.messages))
+        raise ServiceError("code_invalid", message, field="code") from exc
     try:
         with transaction.atomic():
             rep.save()

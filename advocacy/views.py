@@ -13,11 +13,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
 from referrals import selectors as referral_selectors
-from referrals.services.discounts import offer_summary
 
 from .errors import ServiceError
 from .forms import JoinForm
 from .models import Advocate, Programme
+from .offers import offer_summary
 from .qr import qr_svg
 from .selectors import advocacies_for_user, repcode_for_user
 from .services import programme_join, user_has_verified_email

@@ -26,10 +26,14 @@ class HomePage(Page):
         verbose_name = "home page"
 
     def get_context(self, request, *args, **kwargs):
+        from advocacy.offers import offer_summary, reward_summary
         from advocacy.selectors import programmes_open_to_join
 
         context = super().get_context(request, *args, **kwargs)
-        context["programmes"] = programmes_open_to_join()
+        context["programmes"] = [
+            {"programme": p, "offer": offer_summary(p), "reward": reward_summary(p)}
+            for p in programmes_open_to_join()
+        ]
         return context
 
 
@@ -52,8 +56,8 @@ class CampaignPage(Page):
         verbose_name = "campaign page"
 
     def get_context(self, request, *args, **kwargs):
+        from advocacy.offers import offer_summary
         from referrals.selectors import referral_greeting
-        from referrals.services.discounts import offer_summary
 
         context = super().get_context(request, *args, **kwargs)
         context["greeting"] = referral_greeting(request, self.programme)

@@ -162,6 +162,8 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 # With no broker, tasks run in-process at once: the embedded default for `make run` and tests.
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+if CELERY_TASK_ALWAYS_EAGER:
+    CELERY_BROKER_URL = "memory://"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
 CELERY_TASK_ACKS_LATE = True
@@ -222,6 +224,14 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        # Wagtail logs every page action and background search-index task at INFO.
+        "wagtail": {"level": "WARNING"},
+        "django_tasks": {"level": "WARNING"},
+        "celery": {"level": "WARNING"},
+        # The in-memory broker of the eager default has no host name, which kombu warns about.
+        "kombu.connection": {"level": "ERROR"},
+    },
 }
 
 # ------------------------------------------------------------------------------
@@ -234,3 +244,12 @@ STREETTEAM_CLICK_FLUSH_SECONDS = env.float("STREETTEAM_CLICK_FLUSH_SECONDS", def
 STREETTEAM_CLICK_BUFFER_URL = env.str("STREETTEAM_CLICK_BUFFER_URL", default="")
 # Salt for hashing IP addresses and emails; defaults to a value derived from SECRET_KEY.
 STREETTEAM_HASH_SALT = env.str("STREETTEAM_HASH_SALT", default="")
+
+# ------------------------------------------------------------------------------
+# Stripe (off when STRIPE_SECRET_KEY is empty)
+# https://docs.stripe.com/keys
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+# Several secrets, comma-separated, so a rotated endpoint secret keeps working during the switch.
+STRIPE_WEBHOOK_SECRETS = env.list("STRIPE_WEBHOOK_SECRETS", default=[])
+# Tests point this at a local fake server; empty means Stripe's own API.
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")

@@ -9,8 +9,7 @@ def page_not_found(request, exception=None):
 
 def server_error(request):
     # No context processors that might touch the database: this page must render when it is down.
-    from django.template import loader
-
     from django.http import HttpResponseServerError
+    from django.template import loader
 
     return HttpResponseServerError(loader.get_template("500.html").render())

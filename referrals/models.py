@@ -163,7 +163,23 @@ class Commission(models.Model):
     amount = models.BigIntegerField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     hold_until = models.DateTimeField()
+    # An open dispute on the order freezes the commission: it can't be approved or paid until
+    # the dispute is won (unfrozen) or lost (reversed).
+    frozen = models.BooleanField(default=False)
+    # Set when an approved commission is gathered into a payout.
+    payout = models.ForeignKey(
+        "Payout", on_delete=models.PROTECT, related_name="commissions", null=True, blank=True
+    )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    # The only moves a commission may make; anything else is a bug or an attack.
+    TRANSITIONS = {
+        Status.PENDING: {Status.APPROVED, Status.REJECTED, Status.REVERSED},
+        Status.APPROVED: {Status.PAID, Status.REVERSED},
+        Status.PAID: set(),
+        Status.REVERSED: set(),
+        Status.REJECTED: set(),
+    }
 
     class Meta:
         verbose_name = "commission"
@@ -181,12 +197,14 @@ class Commission(models.Model):
         return f"{self.amount} {self.currency} for {self.order}"
 
 
-class LedgerQuerySet(models.QuerySet):
+class AppendOnlyQuerySet(models.QuerySet):
+    """For tables that are only ever appended to (the ledger, the audit log)."""
+
     def update(self, **kwargs):
-        raise TypeError("Ledger entries are append-only; write a correcting entry instead.")
+        raise TypeError(f"{self.model.__name__} rows are append-only; add a correcting row.")
 
     def delete(self):
-        raise TypeError("Ledger entries are append-only; write a correcting entry instead.")
+        raise TypeError(f"{self.model.__name__} rows are append-only; add a correcting row.")
 
 
 class LedgerEntry(models.Model):
@@ -211,7 +229,7 @@ class LedgerEntry(models.Model):
     memo = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = LedgerQuerySet.as_manager()
+    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         verbose_name = "ledger entry"
@@ -287,3 +305,172 @@ class ReferredAccount(models.Model):
 
     def __str__(self):
         return f"{self.user} via {self.rep_code_id}"
+
+
+class Refund(models.Model):
+    """Money returned to the shopper: each refund once, by its own id and amount."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
+    external_id = models.CharField(max_length=255)
+    amount = models.BigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "refund"
+        verbose_name_plural = "refunds"
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "external_id"], name="refund_once"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refund_positive"),
+        ]
+
+    def __str__(self):
+        return f"Refund {self.external_id} of {self.amount} on {self.order_id}"
+
+
+class Dispute(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        WON = "won", "Won"
+        LOST = "lost", "Lost"
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="disputes")
+    external_id = models.CharField(max_length=255)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(auto_now_add=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "dispute"
+        verbose_name_plural = "disputes"
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "external_id"], name="dispute_once"),
+        ]
+
+    def __str__(self):
+        return f"Dispute {self.external_id} ({self.status})"
+
+
+class PayoutBatch(models.Model):
+    """Approved balances gathered for payment: built, reviewed, approved, executed."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Awaiting approval"
+        APPROVED = "approved", "Approved"
+        EXECUTING = "executing", "Paying"
+        DONE = "done", "Done"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class Backend(models.TextChoices):
+        MANUAL = "manual", "Manual (CSV export, then mark paid)"
+        STRIPE_CONNECT = "stripe_connect", "Stripe Connect transfers"
+
+    programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="batches")
+    currency = models.CharField(max_length=3)
+    backend = models.CharField(max_length=20, choices=Backend.choices, default=Backend.MANUAL)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    total_amount = models.BigIntegerField(default=0)
+    payout_count = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    second_approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    second_approved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "payout batch"
+        verbose_name_plural = "payout batches"
+        ordering = ["-created_at"]
+        permissions = [("approve_payoutbatch", "Can approve and execute payout batches")]
+
+    def __str__(self):
+        return f"Batch {self.pk} ({self.currency}, {self.get_status_display()})"
+
+
+class Payout(models.Model):
+    """One advocate's share of a batch. Executed at most once (see services.payouts)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        PROCESSING = "processing", "Processing"
+        PAID = "paid", "Paid"
+        FAILED = "failed", "Failed"
+
+    batch = models.ForeignKey(PayoutBatch, on_delete=models.PROTECT, related_name="payouts")
+    advocate = models.ForeignKey(Advocate, on_delete=models.PROTECT, related_name="payouts")
+    currency = models.CharField(max_length=3)
+    amount = models.BigIntegerField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    # What the backend answered: a Stripe transfer id, or the manager's bank reference.
+    external_ref = models.CharField(max_length=255, blank=True)
+    failure_reason = models.CharField(max_length=300, blank=True)
+    retry_of = models.OneToOneField(
+        "self", on_delete=models.PROTECT, related_name="retry", null=True, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "payout"
+        verbose_name_plural = "payouts"
+        ordering = ["-created_at"]
+        constraints = [
+            # One original payout per advocate and batch; retries (retry_of set, one-to-one)
+            # join the same batch.
+            models.UniqueConstraint(
+                fields=["batch", "advocate"],
+                condition=Q(retry_of__isnull=True),
+                name="payout_once_per_batch",
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payout_positive"),
+        ]
+
+    def __str__(self):
+        return f"Payout {self.pk}: {self.amount} {self.currency} to {self.advocate_id}"
+
+    @property
+    def idempotency_key(self) -> str:
+        # Derived from our own row: a retried call after a crash is the same call to Stripe.
+        return f"streetteam-payout-{self.pk}"
+
+
+class AuditEvent(models.Model):
+    """Who did what to which money object, when and why. Append-only."""
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    action = models.CharField(max_length=40)
+    object_type = models.CharField(max_length=40)
+    object_id = models.BigIntegerField()
+    reason = models.CharField(max_length=500, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "audit event"
+        verbose_name_plural = "audit log"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["object_type", "object_id"], name="audit_object")]
+
+    def __str__(self):
+        who = self.actor or "system"
+        return f"{who} {self.action} {self.object_type}:{self.object_id}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            raise TypeError("The audit log is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("The audit log is append-only.")

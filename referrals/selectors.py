@@ -3,17 +3,17 @@
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Q, Sum
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
 from advocacy.models import Advocate, Programme, RepCode
+from advocacy.offers import offer_summary
 
 from .cookies import referral_from_request
 from .landing import landing_url
 from .models import Click, Commission, Order
 from .services.codes import repcode_find, repcode_unusable_reason
-from .services.discounts import offer_summary
 
 
 @dataclass(frozen=True)
@@ -107,16 +107,18 @@ def advocate_recent_referrals(advocate: Advocate, limit: int = 10) -> list[Order
 
 
 def advocate_weekly_earnings(advocate: Advocate, weeks: int = 12) -> list[tuple]:
-    """(week start, commission total) for the last `weeks` weeks, empty weeks included."""
+    """(week start, commission total) by the week of the sale, for the last `weeks` weeks,
+    empty weeks included; reversed and rejected commissions don't count."""
     now = timezone.now()
     start = (now - timedelta(weeks=weeks - 1)).date()
     start -= timedelta(days=start.weekday())
     rows = (
-        Commission.objects.filter(advocate=advocate, created_at__date__gte=start)
+        Commission.objects.filter(advocate=advocate, order__placed_at__date__gte=start)
         .exclude(status__in=["reversed", "rejected"])
-        .annotate(week=TruncWeek("created_at"))
+        .annotate(week=TruncWeek("order__placed_at"))
         .values("week")
-        .annotate(total=Sum("amount"), n=Count("id"))
+        .annotate(total=Sum("amount"))
+        .order_by()
     )
     by_week = {row["week"].date(): row["total"] for row in rows}
     return [

@@ -22,7 +22,7 @@ from .services.clicks import click_record
 from .services.discounts import discount_quote
 from .services.orders import order_ingest
 
-_TOKEN_SALT = "streetteam.sandbox-checkout"
+_CHECKOUT_SALT = "streetteam.sandbox-checkout"
 
 
 @never_cache
@@ -67,7 +67,11 @@ def shop(request):
     return render(
         request,
         "referrals/shop.html",
-        {"products": sandbox.PRODUCTS, "referral_code": link.code if link else ""},
+        {
+            "products": sandbox.PRODUCTS,
+            "referral_code": link.code if link else "",
+            "currency": _sandbox_currency(),
+        },
     )
 
 
@@ -86,6 +90,11 @@ def checkout(request):
     if not form.is_valid():
         return render(request, "referrals/checkout.html", context, status=400)
     data = form.cleaned_data
+    paid = _already_paid(data.get("checkout_token") or "")
+    if paid is not None:
+        # A double submit or a reload of the pay step: show the same receipt, don't re-quote
+        # (the one-use offer is spent by the first submit) and don't pay twice.
+        return HttpResponseRedirect(reverse("sandbox_thanks") + "?" + f"order={paid.external_id}")
     item = sandbox.product(data["product"])
     gross = item.price * data["quantity"]
     currency = _sandbox_currency()
@@ -93,7 +102,10 @@ def checkout(request):
     if data["code"]:
         try:
             quote = discount_quote(
-                code=data["code"], gross_amount=gross, currency=currency, shopper_email=data["email"]
+                code=data["code"],
+                gross_amount=gross,
+                currency=currency,
+                shopper_email=data["email"],
             )
         except ServiceError as exc:
             form.add_error("code", exc.message)
@@ -115,11 +127,11 @@ def checkout(request):
     if not token:
         # Show the confirmation step; the token becomes the order's idempotent external id.
         form.data = form.data.copy()
-        form.data["checkout_token"] = signing.dumps(uuid.uuid4().hex, salt=_TOKEN_SALT)
+        form.data["checkout_token"] = signing.dumps(uuid.uuid4().hex, salt=_CHECKOUT_SALT)
         context["confirm"] = True
         return render(request, "referrals/checkout.html", context)
     try:
-        external_id = signing.loads(token, salt=_TOKEN_SALT, max_age=60 * 60)
+        external_id = signing.loads(token, salt=_CHECKOUT_SALT, max_age=60 * 60)
     except signing.BadSignature:
         form.add_error(None, "This checkout has expired. Please review your order again.")
         return render(request, "referrals/checkout.html", context, status=400)
@@ -150,12 +162,25 @@ def thanks(request):
 
     order = (
         Order.objects.filter(source="sandbox", external_id=request.GET.get("order", ""))
-        .select_related("rep_code__advocate__user")
+        .select_related("rep_code__advocate__user", "programme")
         .first()
     )
     if order is None:
         raise Http404("No such order.")
     return render(request, "referrals/thanks.html", {"order": order})
+
+
+def _already_paid(token: str):
+    """The sandbox order a confirmed checkout token already paid for, if any."""
+    from .models import Order
+
+    if not token:
+        return None
+    try:
+        external_id = signing.loads(token, salt=_CHECKOUT_SALT, max_age=60 * 60)
+    except signing.BadSignature:
+        return None
+    return Order.objects.filter(source="sandbox", external_id=f"sandbox-{external_id}").first()
 
 
 def _sandbox_currency() -> str:

@@ -1,13 +1,19 @@
 """Finding the rep code behind what a shopper typed or clicked."""
 
+import re
+
 from advocacy.codes import normalise_code
 from advocacy.models import RepCode
+
+# What a stored code can look like; anything else is answered without a query (and junk such
+# as NUL bytes, which PostgreSQL refuses, never reaches the database).
+_CODE_SHAPE = re.compile(r"^[A-Z0-9][A-Z0-9-]{2,31}$")
 
 
 def repcode_find(code: str) -> RepCode | None:
     """The code (any letter case) with its advocate, user and programme, or None."""
     normalised = normalise_code(code)
-    if not normalised or len(normalised) > 32:
+    if not _CODE_SHAPE.match(normalised):
         return None
     return (
         RepCode.objects.select_related("advocate__user", "advocate__programme")

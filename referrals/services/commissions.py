@@ -56,4 +56,132 @@ def commission_create_for_order(
         commission=commission,
         memo=f"Order {order.external_id}",
     )
+    _notify(commission, "earned")
     return commission
+
+
+def _locked(commission_id: int) -> Commission:
+    return (
+        Commission.objects.select_for_update()
+        .select_related("advocate__programme", "order")
+        .get(pk=commission_id)
+    )
+
+
+def commission_transition(
+    *, commission: Commission, to: str, actor=None, reason: str = "", action: str | None = None
+) -> Commission:
+    """Move a (locked) commission one step forward, with its audit row. The only place that
+    changes Commission.status, so the TRANSITIONS map is the whole truth."""
+    from advocacy.errors import ServiceError
+
+    from .audit import audit
+
+    if to not in Commission.TRANSITIONS[commission.status]:
+        raise ServiceError(
+            "transition_invalid",
+            f"A {commission.get_status_display().lower()} commission can't become {to}.",
+        )
+    before = commission.status
+    commission.status = to
+    commission.save(update_fields=["status"])
+    audit(
+        actor=actor,
+        action=action or f"commission_{to}",
+        obj=commission,
+        reason=reason,
+        before=before,
+        after=to,
+    )
+    return commission
+
+
+@transaction.atomic
+def commission_approve(*, commission_id: int, actor=None, reason: str = "") -> Commission:
+    """Approve a pending commission whose hold has ended (a manager, or the auto-approve rule)."""
+    from django.utils import timezone
+
+    from advocacy.errors import ServiceError
+
+    commission = _locked(commission_id)
+    if commission.frozen:
+        raise ServiceError("commission_frozen", "This commission is frozen by an open dispute.")
+    if commission.status == Commission.Status.PENDING and commission.hold_until > timezone.now():
+        raise ServiceError(
+            "still_on_hold", f"This commission is on hold until {commission.hold_until:%d %b %Y}."
+        )
+    commission_transition(
+        commission=commission, to=Commission.Status.APPROVED, actor=actor, reason=reason
+    )
+    _notify(commission, "approved")
+    return commission
+
+
+@transaction.atomic
+def commission_reject(*, commission_id: int, actor, reason: str) -> Commission:
+    """Reject a pending commission: it never becomes payable; its earning is netted out."""
+    from advocacy.errors import ServiceError
+
+    from .ledger import commission_outstanding
+
+    if not reason.strip():
+        raise ServiceError("reason_required", "Say why the commission is rejected.", field="reason")
+    commission = _locked(commission_id)
+    commission_transition(
+        commission=commission, to=Commission.Status.REJECTED, actor=actor, reason=reason
+    )
+    outstanding = commission_outstanding(commission)
+    if outstanding:
+        LedgerEntry.objects.create(
+            advocate=commission.advocate,
+            currency=commission.currency,
+            amount=-outstanding,
+            kind=LedgerEntry.Kind.REVERSED,
+            reference=f"commission:{commission.pk}:rejected",
+            commission=commission,
+            memo=reason[:200],
+        )
+    _notify(commission, "reversed")
+    return commission
+
+
+def commissions_release_held(*, now=None) -> dict:
+    """The periodic step: commissions whose hold has ended are approved automatically when the
+    programme allows it (amount within its auto-approve limit, no fraud signal on the order);
+    the rest stay pending and appear in the managers' queue as ready for review."""
+    from django.db.models import F, Q
+    from django.utils import timezone
+
+    now = now or timezone.now()
+    due = Commission.objects.filter(
+        status=Commission.Status.PENDING, frozen=False, hold_until__lte=now
+    )
+    auto = (
+        due.filter(advocate__programme__auto_approve_limit__gt=0)
+        .filter(amount__lte=F("advocate__programme__auto_approve_limit"))
+        .exclude(
+            Q(order__fraud_signals__resolved_at__isnull=True, order__fraud_signals__isnull=False)
+        )
+        .values_list("pk", flat=True)
+    )
+    approved = 0
+    for pk in list(auto):
+        with transaction.atomic():
+            commission = _locked(pk)
+            if commission.status != Commission.Status.PENDING or commission.frozen:
+                continue  # changed since we looked
+            commission_transition(
+                commission=commission,
+                to=Commission.Status.APPROVED,
+                reason="Hold ended; within the programme's auto-approve limit.",
+                action="commission_auto_approved",
+            )
+            _notify(commission, "approved")
+            approved += 1
+    return {"auto_approved": approved, "awaiting_review": due.count()}
+
+
+def _notify(commission: Commission, event: str) -> None:
+    from ..tasks import commission_email
+
+    transaction.on_commit(lambda: commission_email.delay(commission.pk, event))

@@ -40,17 +40,6 @@ def shopper_discount(programme: Programme, gross_amount: int) -> int:
     return min(amount, gross_amount)
 
 
-def offer_summary(programme: Programme) -> str:
-    """"20% off" / "€10.00 off", with the minimum order if there is one."""
-    if programme.shopper_reward_kind == RewardKind.PERCENT:
-        text = f"{programme.shopper_reward_percent.normalize():f}% off"
-    else:
-        text = f"{format_money(programme.shopper_reward_amount, programme.currency)} off"
-    if programme.shopper_min_order:
-        text += f" orders over {format_money(programme.shopper_min_order, programme.currency)}"
-    return text
-
-
 def discount_quote(
     *, code: str, gross_amount: int, currency: str, shopper_email: str = ""
 ) -> Quote:
@@ -74,14 +63,16 @@ def discount_quote(
             "below_minimum", f"This code applies to orders of {minimum} or more.", field="code"
         )
     shopper = email_hash(shopper_email)
-    if shopper and programme.shopper_first_order_only and (
-        Order.objects.filter(programme=programme, shopper_email_hash=shopper).exists()
+    if (
+        shopper
+        and programme.shopper_first_order_only
+        and (Order.objects.filter(programme=programme, shopper_email_hash=shopper).exists())
     ):
-        raise ServiceError(
-            "not_first_order", "This offer is for a first order only.", field="code"
-        )
-    if shopper and programme.shopper_one_use and (
-        DiscountRedemption.objects.filter(programme=programme, shopper_key=shopper).exists()
+        raise ServiceError("not_first_order", "This offer is for a first order only.", field="code")
+    if (
+        shopper
+        and programme.shopper_one_use
+        and (DiscountRedemption.objects.filter(programme=programme, shopper_key=shopper).exists())
     ):
         raise ServiceError(
             "offer_already_used", "You have already used this programme's offer.", field="code"

@@ -62,9 +62,7 @@ def resolve_attribution(
     if code:
         rep = repcode_find(code)
         if rep is None:
-            raise ServiceError(
-                "code_unknown", "We don't recognise that code.", field="code"
-            )
+            raise ServiceError("code_unknown", "We don't recognise that code.", field="code")
         return rep, Attribution.CODE
     if link is not None:
         rep = repcode_find(link.code)

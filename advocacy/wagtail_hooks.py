@@ -1,0 +1,522 @@
+"""The "Programmes" menu of the Wagtail admin: programmes, advocates and their rep codes.
+
+What a manager may do to each model is decided once, by the permission policy registered for it
+below (Wagtail 8 looks policies up in `wagtail.permissions.policy_registry`); the viewsets then
+route only the views that policy allows, so there is no button, and no URL, for the rest.
+
+`RestrictedPermissionPolicy` and `RestrictedModelViewSet` are shared with `referrals.wagtail_hooks`.
+"""
+
+from django import forms
+from django.contrib.admin.utils import quote
+from django.contrib.auth import get_permission_codename, get_user_model
+from django.db.models import Count, Q
+from django.urls import reverse
+from django.utils.functional import cached_property
+from django_filters import BooleanFilter, ModelChoiceFilter
+from wagtail import hooks
+from wagtail.admin.admin_url_finder import ModelAdminURLFinder
+from wagtail.admin.filters import WagtailFilterSet
+from wagtail.admin.forms import WagtailAdminModelForm
+from wagtail.admin.forms.choosers import BaseFilterForm
+from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel, ObjectList
+from wagtail.admin.ui.tables import BooleanColumn, Column, DateColumn, RelatedObjectsColumn
+from wagtail.admin.views.generic import CreateView, IndexView, InspectView
+from wagtail.admin.viewsets.chooser import ChooserViewSet
+from wagtail.admin.viewsets.model import ModelViewSet, ModelViewSetGroup
+from wagtail.admin.widgets import BooleanRadioSelect, HeaderButton
+from wagtail.log_actions import log
+from wagtail.permission_policies import ModelPermissionPolicy
+from wagtail.permissions import policy_registry, register_permission_policy
+
+from .codes import normalise_code
+from .errors import ServiceError
+from .models import Advocate, Programme, RepCode
+from .services import repcode_create_vanity
+
+# ------------------------------------------------------------------------------
+# Shared building blocks
+
+
+class RestrictedPermissionPolicy(ModelPermissionPolicy):
+    """Django's model permissions, except that `denied_actions` are never granted to anyone.
+
+    Superusers included: a ledger entry is append-only for everybody, not only for managers
+    without the right box ticked.
+    """
+
+    def __init__(self, model, *, denied_actions):
+        super().__init__(model)
+        self.denied_actions = frozenset(denied_actions)
+
+    def user_has_permission(self, user, action):
+        return action not in self.denied_actions and super().user_has_permission(user, action)
+
+    def users_with_any_permission(self, actions):
+        allowed = [action for action in actions if action not in self.denied_actions]
+        if not allowed:
+            return get_user_model().objects.none()
+        return super().users_with_any_permission(allowed)
+
+
+def read_only_policy(model) -> RestrictedPermissionPolicy:
+    """Managers with the model's "view" permission may list and inspect; nobody may write."""
+    return RestrictedPermissionPolicy(model, denied_actions={"add", "change", "delete"})
+
+
+class ListingIndexView(IndexView):
+    """An index view that loads related rows up front and searches across relations.
+
+    Searching across a to-many relation (an advocate's codes) would repeat rows, so the search
+    matches primary keys in a subquery instead of filtering the listing's own query.
+    """
+
+    list_select_related = ()
+    list_prefetch_related = ()
+    # Header labels for columns named by a lookup ("user__email"), keyed by that lookup.
+    column_labels = {}
+
+    @cached_property
+    def columns(self):
+        columns = super().columns
+        for column in columns:
+            if column.sort_key in self.column_labels:
+                column.label = self.column_labels[column.sort_key]
+        return columns
+
+    def get_base_queryset(self):
+        queryset = super().get_base_queryset()
+        if self.list_select_related:
+            queryset = queryset.select_related(*self.list_select_related)
+        if self.list_prefetch_related:
+            queryset = queryset.prefetch_related(*self.list_prefetch_related)
+        return queryset
+
+    def search_queryset(self, queryset):
+        if not self.is_searching:
+            return queryset
+        matches = super().search_queryset(self.model._default_manager.all())
+        return queryset.filter(pk__in=matches.values("pk"))
+
+
+class RestrictedModelViewSet(ModelViewSet):
+    """A ModelViewSet that routes only the views the model's permission policy allows.
+
+    An action the policy denies ("add", "change", "delete") loses its view, its URL and every
+    button leading there. Copying is off: our rows are not templates for other rows.
+    """
+
+    index_view_class = ListingIndexView
+    # The reference index re-scans a row on every save; orders and ledger entries are written
+    # hundreds of times a second, and nothing here needs "where is this used?" pages.
+    add_to_reference_index = False
+    copy_view_enabled = False
+    list_select_related = ()
+    list_prefetch_related = ()
+    column_labels = {}
+    # Views that are never wanted here, whatever the policy says (no reference index: no usage).
+    always_disabled_views = frozenset({"usage"})
+
+    # The URL names each view owns, as ModelViewSet.get_urlpatterns() names them.
+    _URL_NAMES = {
+        "add": ("add",),
+        "edit": ("edit",),
+        "delete": ("delete",),
+        "history": ("history", "history_results"),
+        "usage": ("usage",),
+    }
+
+    @cached_property
+    def denied_actions(self) -> frozenset[str]:
+        policy = policy_registry.get_by_type(self.model)
+        return getattr(policy, "denied_actions", frozenset())
+
+    @cached_property
+    def disabled_views(self) -> frozenset[str]:
+        views = set(self.always_disabled_views)
+        for action, view in (("add", "add"), ("change", "edit"), ("delete", "delete")):
+            if action in self.denied_actions:
+                views.add(view)
+        if "edit" in views:
+            views.add("history")  # nothing is edited through the admin, so there is no history
+        return frozenset(views)
+
+    def get_common_view_kwargs(self, **kwargs):
+        view_kwargs = super().get_common_view_kwargs(**kwargs)
+        for view in self.disabled_views:
+            view_kwargs[f"{view}_url_name"] = None
+        return view_kwargs
+
+    def get_index_view_kwargs(self, **kwargs):
+        return super().get_index_view_kwargs(
+            list_select_related=self.list_select_related,
+            list_prefetch_related=self.list_prefetch_related,
+            column_labels=self.column_labels,
+            **kwargs,
+        )
+
+    def get_urlpatterns(self):
+        dropped = {name for view in self.disabled_views for name in self._URL_NAMES[view]}
+        return [pattern for pattern in super().get_urlpatterns() if pattern.name not in dropped]
+
+    def get_permissions_to_register(self):
+        # Don't offer managers' groups a "delete ledger entry" box that would do nothing.
+        codenames = [get_permission_codename(a, self.model_opts) for a in self.denied_actions]
+        return super().get_permissions_to_register().exclude(codename__in=codenames)
+
+    @property
+    def url_finder_class(self):
+        if "edit" not in self.disabled_views:
+            return super().url_finder_class
+        if not self.inspect_view_enabled:
+            return type("_NoAdminURLFinder", (ModelAdminURLFinder,), {"get_edit_url": _no_url})
+        # Links to a row (history reports, log entries) lead to its inspect page.
+        inspect_url_name = self.get_url_name("inspect")
+
+        def get_edit_url(finder, instance):
+            policy = policy_registry.get(instance)
+            if finder.user and not policy.user_has_any_permission(
+                finder.user, ["view", "add", "change", "delete"]
+            ):
+                return None
+            return reverse(inspect_url_name, args=(quote(instance.pk),))
+
+        return type("_InspectURLFinder", (ModelAdminURLFinder,), {"get_edit_url": get_edit_url})
+
+
+def _no_url(finder, instance):
+    return None
+
+
+class ReadOnlyModelViewSet(RestrictedModelViewSet):
+    """List, search, filter and inspect; register `read_only_policy(model)` for the model."""
+
+    inspect_view_enabled = True
+    # Never rendered (there is no add or edit view), but ModelViewSet builds a form class anyway.
+    form_fields = ()
+
+
+# ------------------------------------------------------------------------------
+# Permission policies: what managers may do, decided once for every Wagtail view.
+# Registered before any viewset asks the registry (Wagtail 8 refuses a late registration).
+
+# Programmes end (status "ended"); advocates, codes, orders and commissions point at them.
+register_permission_policy(
+    Programme, RestrictedPermissionPolicy(Programme, denied_actions={"delete"})
+)
+# Advocates are created by joining (or an invitation); a manager changes their status only.
+register_permission_policy(
+    Advocate, RestrictedPermissionPolicy(Advocate, denied_actions={"add", "delete"})
+)
+# Codes are deactivated, never deleted: printed links and QR codes must keep resolving.
+register_permission_policy(RepCode, RestrictedPermissionPolicy(RepCode, denied_actions={"delete"}))
+
+
+# ------------------------------------------------------------------------------
+# Programmes
+
+
+class ProgrammeViewSet(RestrictedModelViewSet):
+    model = Programme
+    name = "programmes"
+    icon = "sliders"
+    menu_label = "Programmes"
+    list_display = [
+        "name",
+        "slug",
+        "status",
+        "audience",
+        "currency",
+        Column("advocate_count", label="Advocates", sort_key="advocate_count"),
+        DateColumn("created_at", label="Created", sort_key="created_at"),
+    ]
+    list_filter = ["status", "audience", "currency", "join_policy"]
+    search_fields = ["name", "slug"]
+    inspect_view_enabled = True
+    panels = [
+        MultiFieldPanel(
+            [
+                FieldPanel("name"),
+                FieldPanel("slug"),
+                FieldRowPanel([FieldPanel("status"), FieldPanel("currency")]),
+                FieldRowPanel([FieldPanel("audience"), FieldPanel("join_policy")]),
+                FieldPanel("description"),
+            ],
+            heading="Basics",
+        ),
+        MultiFieldPanel(
+            [
+                FieldPanel("shopper_reward_kind"),
+                FieldRowPanel(
+                    [FieldPanel("shopper_reward_percent"), FieldPanel("shopper_reward_amount")]
+                ),
+                FieldPanel("shopper_min_order"),
+                FieldRowPanel(
+                    [FieldPanel("shopper_first_order_only"), FieldPanel("shopper_one_use")]
+                ),
+            ],
+            heading="Shopper reward",
+        ),
+        MultiFieldPanel(
+            [
+                FieldPanel("advocate_reward_kind"),
+                FieldRowPanel(
+                    [FieldPanel("advocate_reward_percent"), FieldPanel("advocate_reward_amount")]
+                ),
+            ],
+            heading="Advocate reward",
+        ),
+        MultiFieldPanel(
+            [
+                FieldRowPanel([FieldPanel("attribution_window_days"), FieldPanel("hold_days")]),
+                FieldRowPanel([FieldPanel("payout_threshold"), FieldPanel("auto_approve_limit")]),
+                FieldPanel("dual_approval_above"),
+            ],
+            heading="Rules",
+        ),
+        MultiFieldPanel(
+            [FieldPanel("landing_url"), FieldPanel("terms")],
+            heading="Landing page and terms",
+        ),
+    ]
+
+    def get_index_view_kwargs(self, **kwargs):
+        return super().get_index_view_kwargs(
+            queryset=Programme.objects.annotate(advocate_count=Count("advocates")), **kwargs
+        )
+
+
+# ------------------------------------------------------------------------------
+# Advocates
+
+
+def advocate_search_q(query: str) -> Q:
+    """Advocates whose email, name or any code contains `query` (any letter case)."""
+    return (
+        Q(user__email__icontains=query)
+        | Q(user__first_name__icontains=query)
+        | Q(user__last_name__icontains=query)
+        | Q(codes__code__icontains=query)
+    )
+
+
+class AdvocateInspectView(InspectView):
+    def get_user_display_value(self):
+        user = self.object.user
+        name = user.get_full_name()
+        return f"{name} <{user.email}>" if name else user.email
+
+    def get_codes_display_value(self):
+        codes = []
+        for rep in self.object.codes.all():
+            notes = [rep.channel] if rep.channel else []
+            notes.append("vanity" if rep.is_vanity else "random")
+            if not rep.is_active:
+                notes.append("deactivated")
+            codes.append(f"{rep.code} ({', '.join(notes)})")
+        return ", ".join(codes) or "-"
+
+    def get_field_label(self, field_name, field):
+        if field_name == "codes":
+            return "Rep codes"
+        return super().get_field_label(field_name, field)
+
+    @cached_property
+    def header_buttons(self):
+        buttons = list(super().header_buttons)
+        if policy_registry.get_by_type(RepCode).user_has_permission(self.request.user, "add"):
+            url = reverse(rep_code_viewset.get_url_name("add")) + f"?advocate={self.object.pk}"
+            buttons.append(HeaderButton("Add a vanity code", url=url, icon_name="tag"))
+        return buttons
+
+
+class AdvocateViewSet(RestrictedModelViewSet):
+    model = Advocate
+    name = "advocates"
+    icon = "user"
+    menu_label = "Advocates"
+    list_display = [
+        "user__email",
+        Column("first_name", label="First name", accessor="user.first_name"),
+        "programme",
+        "status",
+        DateColumn("joined_at", label="Joined", sort_key="joined_at"),
+        RelatedObjectsColumn("codes", label="Codes"),
+    ]
+    column_labels = {"user__email": "Email"}
+    list_filter = ["programme", "status"]
+    search_fields = ["user__email", "user__first_name", "user__last_name", "codes__code"]
+    list_select_related = ("user", "programme")
+    list_prefetch_related = ("codes",)
+    inspect_view_enabled = True
+    inspect_view_class = AdvocateInspectView
+    # Payout details stay out of the admin's pages: they are the advocate's to see and change.
+    inspect_view_fields = [
+        "user",
+        "programme",
+        "status",
+        "joined_at",
+        "terms_accepted_at",
+        "created_at",
+        "codes",
+    ]
+    panels = [
+        FieldPanel("user", read_only=True),
+        FieldPanel("programme", read_only=True),
+        FieldPanel("status"),
+    ]
+
+
+class AdvocateChooserFilterForm(BaseFilterForm):
+    q = forms.CharField(
+        label="Search term",
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": "Email, name or code"}),
+    )
+
+    def filter(self, objects):
+        objects = super().filter(objects)
+        if query := self.cleaned_data.get("q"):
+            self.is_searching = True
+            self.search_query = query
+            matches = Advocate.objects.filter(advocate_search_q(query)).values("pk")
+            objects = objects.filter(pk__in=matches)
+        return objects
+
+
+class AdvocateChooserViewSet(ChooserViewSet):
+    """The modal that picks an advocate in admin forms (a select of every advocate won't do)."""
+
+    model = Advocate
+    name = "advocate_chooser"
+    icon = "user"
+    choose_one_text = "Choose an advocate"
+    choose_another_text = "Choose another advocate"
+
+    def get_common_view_kwargs(self, **kwargs):
+        return super().get_common_view_kwargs(filter_form_class=AdvocateChooserFilterForm, **kwargs)
+
+    def get_object_list(self):
+        return Advocate.objects.select_related("user", "programme")
+
+
+# ------------------------------------------------------------------------------
+# Rep codes
+
+
+class VanityCodeForm(WagtailAdminModelForm):
+    def clean_code(self):
+        # Stored upper-case (a check constraint insists); the unique check then sees ANNA10 and
+        # anna10 as the same code.
+        return normalise_code(self.cleaned_data.get("code"))
+
+
+class VanityCodeCreateView(CreateView):
+    """Creates the code through `repcode_create_vanity`, the one place codes are chosen."""
+
+    success_message = "Vanity code '%(object)s' created."
+
+    def get_initial(self):
+        initial = super().get_initial()
+        advocate_id = self.request.GET.get("advocate", "")
+        if advocate_id.isdigit():
+            initial["advocate"] = advocate_id
+        return initial
+
+    def form_valid(self, form):
+        self.form = form
+        try:
+            self.object = repcode_create_vanity(
+                advocate=form.cleaned_data["advocate"],
+                code=form.cleaned_data["code"],
+                channel=form.cleaned_data.get("channel", ""),
+            )
+        except ServiceError as exc:
+            # Lost a race for the code, or a rule the form didn't know about.
+            field = exc.field or "code"
+            form.add_error(field if field in form.fields else None, exc.message)
+            self.produced_error_message = self.get_error_message()
+            return self.form_invalid(form)
+        log(instance=self.object, action="wagtail.create", user=self.request.user)
+        response = self.save_action()
+        hook_response = self.run_after_hook()
+        return hook_response if hook_response is not None else response
+
+
+class RepCodeFilterSet(WagtailFilterSet):
+    is_active = BooleanFilter(label="Active", widget=BooleanRadioSelect)
+    is_vanity = BooleanFilter(label="Vanity", widget=BooleanRadioSelect)
+    programme = ModelChoiceFilter(
+        field_name="advocate__programme", queryset=Programme.objects.all(), label="Programme"
+    )
+
+    class Meta:
+        model = RepCode
+        fields = []
+
+
+class RepCodeViewSet(RestrictedModelViewSet):
+    model = RepCode
+    name = "rep_codes"
+    url_prefix = "rep-codes"
+    icon = "tag"
+    menu_label = "Rep codes"
+    add_view_class = VanityCodeCreateView
+    list_display = [
+        "code",
+        Column(
+            "advocate",
+            label="Advocate",
+            accessor="advocate.user.email",
+            sort_key="advocate__user__email",
+        ),
+        Column("programme", label="Programme", accessor="advocate.programme"),
+        "channel",
+        BooleanColumn("is_active", label="Active", sort_key="is_active"),
+        BooleanColumn("is_vanity", label="Vanity", sort_key="is_vanity"),
+        DateColumn("created_at", label="Created", sort_key="created_at"),
+    ]
+    filterset_class = RepCodeFilterSet
+    search_fields = ["code", "advocate__user__email"]
+    list_select_related = ("advocate__user", "advocate__programme")
+    inspect_view_enabled = True
+    # Editing: the code itself is printed on receipts and QR codes, so it never changes; a manager
+    # may relabel the channel and deactivate (or reactivate) the code.
+    panels = [
+        FieldPanel("code", read_only=True),
+        FieldPanel("advocate", read_only=True),
+        FieldPanel("channel"),
+        FieldPanel("is_active", help_text="Untick to deactivate: the code stops giving discounts."),
+    ]
+    add_panels = [
+        FieldPanel("advocate"),
+        FieldPanel("code", help_text="3 to 32 letters, digits or hyphens; stored upper-case."),
+        FieldPanel("channel"),
+    ]
+
+    @cached_property
+    def _add_handler(self):
+        return ObjectList(self.add_panels, base_form_class=VanityCodeForm).bind_to_model(RepCode)
+
+    def get_add_view_kwargs(self, **kwargs):
+        return super().get_add_view_kwargs(
+            panel=self._add_handler, form_class=self._add_handler.get_form_class(), **kwargs
+        )
+
+
+# ------------------------------------------------------------------------------
+# Registration
+
+rep_code_viewset = RepCodeViewSet()
+
+
+class ProgrammesGroup(ModelViewSetGroup):
+    menu_label = "Programmes"
+    menu_icon = "group"
+    menu_order = 200
+    items = (ProgrammeViewSet(), AdvocateViewSet(), rep_code_viewset)
+
+
+@hooks.register("register_admin_viewset")
+def register_programme_viewsets():
+    return [ProgrammesGroup(), AdvocateChooserViewSet()]

@@ -1,0 +1,159 @@
+"""Refunds and disputes: the one service every integration calls when money goes back.
+
+A refund reverses the order's commissions in proportion to that refund's own amount (out of
+what the shopper paid: net + tax + shipping); the refund that brings the total refunded to the
+full amount reverses whatever is left, so a full refund always nets the commissions to zero
+whatever the rounding on the way. A refund after payout leaves a negative payable balance that
+later payouts absorb. A dispute freezes the commissions until it is won or lost.
+"""
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from advocacy.errors import ServiceError
+
+from ..models import Commission, Dispute, LedgerEntry, Order, Refund
+from .audit import audit
+from .commissions import _notify, commission_transition
+from .ledger import commission_outstanding
+
+
+def order_total_paid(order: Order) -> int:
+    return order.net_amount + order.tax_amount + order.shipping_amount
+
+
+def _reverse(commission: Commission, amount: int, *, reference: str, memo: str, actor) -> None:
+    """Write a reversal of `amount` (> 0) and close the commission when nothing is left."""
+    LedgerEntry.objects.create(
+        advocate=commission.advocate,
+        currency=commission.currency,
+        amount=-amount,
+        kind=LedgerEntry.Kind.REVERSED,
+        reference=reference,
+        commission=commission,
+        memo=memo[:200],
+    )
+    if commission_outstanding(commission) <= 0 and commission.status in (
+        Commission.Status.PENDING,
+        Commission.Status.APPROVED,
+    ):
+        commission_transition(
+            commission=commission, to=Commission.Status.REVERSED, actor=actor, reason=memo
+        )
+    _notify(commission, "reversed")
+
+
+@transaction.atomic
+def refund_record(*, order: Order, external_id: str, amount: int, actor=None) -> Refund:
+    """Record one refund (idempotent by its id) and reverse commissions accordingly."""
+    external_id = (external_id or "").strip()
+    if not external_id or len(external_id) > 255:
+        raise ServiceError("refund_id_invalid", "A refund id of 1 to 255 characters is needed.")
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+        raise ServiceError("amount_invalid", "The refund amount must be a positive whole number.")
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    existing = order.refunds.filter(external_id=external_id).first()
+    if existing is not None:
+        return existing
+    paid = order_total_paid(order)
+    refunded_before = order.refunds.aggregate(total=Sum("amount", default=0))["total"]
+    if refunded_before + amount > paid:
+        raise ServiceError(
+            "refund_too_large",
+            f"Refunds would total {refunded_before + amount}, more than the {paid} paid.",
+        )
+    try:
+        with transaction.atomic():
+            refund = Refund.objects.create(order=order, external_id=external_id, amount=amount)
+    except IntegrityError:
+        return order.refunds.get(external_id=external_id)
+    full = refunded_before + amount == paid
+
+    commissions = (
+        Commission.objects.select_for_update().filter(order=order).select_related("advocate")
+    )
+    for commission in commissions:
+        outstanding = commission_outstanding(commission)
+        if outstanding <= 0:
+            continue
+        if full:
+            share = outstanding
+        else:
+            exact = Decimal(commission.amount) * Decimal(amount) / Decimal(paid)
+            share = min(outstanding, int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP)))
+        if share > 0:
+            _reverse(
+                commission,
+                share,
+                reference=f"refund:{refund.pk}:commission:{commission.pk}",
+                memo=f"Refund {external_id} on order {order.external_id}",
+                actor=actor,
+            )
+    order.status = Order.Status.REFUNDED if full else Order.Status.PARTIALLY_REFUNDED
+    order.save(update_fields=["status"])
+    audit(actor=actor, action="refund_recorded", obj=order, amount=amount, refund=external_id)
+    return refund
+
+
+@transaction.atomic
+def dispute_open(*, order: Order, external_id: str, actor=None) -> Dispute:
+    """A chargeback was opened: freeze the order's commissions (idempotent by dispute id)."""
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    dispute, created = Dispute.objects.get_or_create(order=order, external_id=external_id)
+    if created:
+        for commission in Commission.objects.select_for_update().filter(order=order):
+            if not commission.frozen:
+                commission.frozen = True
+                commission.save(update_fields=["frozen"])
+                audit(
+                    actor=actor,
+                    action="commission_frozen",
+                    obj=commission,
+                    reason=f"Dispute {external_id} opened",
+                )
+    return dispute
+
+
+@transaction.atomic
+def dispute_close(*, order: Order, external_id: str, won: bool, actor=None) -> Dispute:
+    """Won: the commissions are restored. Lost: what is left of them is reversed."""
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    dispute = (
+        Dispute.objects.select_for_update().filter(order=order, external_id=external_id).first()
+    )
+    if dispute is None:
+        # A close can arrive before its open (events out of order): the open it implies froze
+        # nothing yet, so record it and settle at once.
+        dispute = Dispute.objects.create(order=order, external_id=external_id)
+    if dispute.status != Dispute.Status.OPEN:
+        return dispute
+    dispute.status = Dispute.Status.WON if won else Dispute.Status.LOST
+    dispute.closed_at = timezone.now()
+    dispute.save(update_fields=["status", "closed_at"])
+    still_disputed = order.disputes.filter(status=Dispute.Status.OPEN).exists()
+    for commission in (
+        Commission.objects.select_for_update().filter(order=order).select_related("advocate")
+    ):
+        if not won:
+            outstanding = commission_outstanding(commission)
+            if outstanding > 0:
+                _reverse(
+                    commission,
+                    outstanding,
+                    reference=f"dispute:{dispute.pk}:commission:{commission.pk}",
+                    memo=f"Dispute {external_id} lost",
+                    actor=actor,
+                )
+        if commission.frozen and not still_disputed:
+            commission.frozen = False
+            commission.save(update_fields=["frozen"])
+            audit(
+                actor=actor,
+                action="commission_unfrozen",
+                obj=commission,
+                reason=f"Dispute {external_id} {'won' if won else 'lost'}",
+            )
+    return dispute

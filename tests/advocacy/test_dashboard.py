@@ -1,0 +1,162 @@
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from referrals.models import Click, Commission
+from referrals.services.orders import order_ingest
+from tests.factories import AdvocateFactory, RepCodeFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _click(rep_code, n=1):
+    Click.objects.bulk_create(
+        Click(rep_code=rep_code, advocate=rep_code.advocate, created_at=timezone.now())
+        for _ in range(n)
+    )
+
+
+def _sale(rep_code, external_id, gross):
+    return order_ingest(
+        source="api",
+        external_id=external_id,
+        currency="EUR",
+        gross_amount=gross,
+        code=rep_code.code,
+        shopper_email=f"{external_id}@shopper.example",
+    )
+
+
+def test_dashboard_requires_login(client):
+    response = client.get(reverse("dashboard"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("account_login"))
+    assert "next=/dashboard/" in response["Location"]
+
+
+def test_user_who_has_joined_nothing_sees_the_empty_dashboard(client, login):
+    login(UserFactory())
+    response = client.get(reverse("dashboard"))
+    assert response.status_code == 200
+    assert "advocacy/dashboard_empty.html" in [t.name for t in response.templates]
+
+
+def test_dashboard_shows_the_code_share_link_and_qr(client, login, rep_code):
+    login(rep_code.advocate.user)
+    response = client.get(reverse("dashboard"))
+    assert response.status_code == 200
+    assert rep_code.code in response.text
+    share_url = f"https://streetteam.test/r/{rep_code.code}"
+    assert rep_code.get_share_url() == share_url
+    assert share_url in response.text
+    assert "<svg" in response.text
+
+
+def test_dashboard_counts_clicks_orders_and_money_by_status(client, login, rep_code):
+    _click(rep_code, 7)
+    pending = _sale(rep_code, "o-1", 10000).commission  # 1000 pending
+    approved = _sale(rep_code, "o-2", 5000).commission  # 500
+    paid = _sale(rep_code, "o-3", 2500).commission  # 250
+    Commission.objects.filter(pk=approved.pk).update(status=Commission.Status.APPROVED)
+    Commission.objects.filter(pk=paid.pk).update(status=Commission.Status.PAID)
+    assert pending.amount == 1000
+
+    login(rep_code.advocate.user)
+    response = client.get(reverse("dashboard"))
+    stats = response.context["stats"]
+    assert (stats.clicks, stats.orders) == (7, 3)
+    assert (stats.pending, stats.approved, stats.paid) == (1000, 500, 250)
+    for shown in ("€10.00", "€5.00", "€2.50"):
+        assert shown in response.text
+
+
+def test_dashboard_shows_nothing_of_another_advocates_sales(client, login, rep_code):
+    other = RepCodeFactory(advocate=AdvocateFactory(programme=rep_code.advocate.programme))
+    _click(other, 3)
+    _sale(other, "theirs", 12340)  # 1234 commission, theirs
+
+    login(rep_code.advocate.user)
+    response = client.get(reverse("dashboard"))
+    stats = response.context["stats"]
+    assert (stats.clicks, stats.orders, stats.pending) == (0, 0, 0)
+    assert other.code not in response.text
+    assert "€12.34" not in response.text
+
+
+def test_dashboard_never_lists_a_banned_membership(client, login, rep_code):
+    advocate = rep_code.advocate
+    advocate.status = advocate.Status.BANNED
+    advocate.save()
+    login(advocate.user)
+    response = client.get(reverse("dashboard"))
+    assert rep_code.code not in response.text
+
+
+def test_dashboard_can_switch_between_programmes(client, login, rep_code):
+    user = rep_code.advocate.user
+    second = RepCodeFactory(advocate=AdvocateFactory(user=user))
+    login(user)
+    slug = second.advocate.programme.slug
+    response = client.get(reverse("dashboard"), {"programme": slug})
+    assert response.context["advocate"] == second.advocate
+    assert second.code in response.text
+
+
+def test_dashboard_runs_a_fixed_number_of_queries(client, login, rep_code):
+    """The numbers come from aggregates: more sales must not mean more queries."""
+    login(rep_code.advocate.user)
+    for i in range(3):
+        _sale(rep_code, f"few-{i}", 1000 + i)
+    client.get(reverse("dashboard"))  # warm caches (content types, site)
+    with CaptureQueriesContext(connection) as few:
+        client.get(reverse("dashboard"))
+    for i in range(20):
+        _sale(rep_code, f"many-{i}", 2000 + i)
+    with CaptureQueriesContext(connection) as many:
+        client.get(reverse("dashboard"))
+    assert len(many) == len(few)
+
+
+def test_weekly_earnings_cover_twelve_weeks_and_include_this_weeks_sale(client, login, rep_code):
+    _sale(rep_code, "this-week", 10000)
+    login(rep_code.advocate.user)
+    weekly = client.get(reverse("dashboard")).context["weekly"]
+    assert len(weekly) == 12
+    assert weekly[-1]["total"] == 1000
+    assert weekly[-1]["week"] <= timezone.now().date() < weekly[-1]["week"] + timedelta(days=7)
+
+
+class TestQrDownload:
+    def test_own_code_downloads_as_an_svg_attachment(self, client, login, rep_code):
+        login(rep_code.advocate.user)
+        response = client.get(reverse("qr_download", kwargs={"code": rep_code.code}))
+        assert response.status_code == 200
+        assert response["Content-Type"] == "image/svg+xml"
+        assert response["Content-Disposition"] == (
+            f'attachment; filename="streetteam-{rep_code.code}.svg"'
+        )
+        assert b"<svg" in response.content
+
+    def test_own_code_in_lower_case_downloads_too(self, client, login, rep_code):
+        login(rep_code.advocate.user)
+        response = client.get(reverse("qr_download", kwargs={"code": rep_code.code.lower()}))
+        assert response.status_code == 200
+
+    def test_another_advocates_code_is_404(self, client, login, rep_code, other_rep_code):
+        login(rep_code.advocate.user)
+        response = client.get(reverse("qr_download", kwargs={"code": other_rep_code.code}))
+        assert response.status_code == 404
+
+    def test_unknown_code_is_404(self, client, login, rep_code):
+        login(rep_code.advocate.user)
+        response = client.get(reverse("qr_download", kwargs={"code": "NOSUCHCODE"}))
+        assert response.status_code == 404
+
+    def test_anonymous_is_sent_to_login(self, client, rep_code):
+        response = client.get(reverse("qr_download", kwargs={"code": rep_code.code}))
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("account_login"))

@@ -1,0 +1,276 @@
+"""/r/<CODE>: a 302 with a signed cookie, never an open redirect, never a write on the request."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from advocacy.models import Advocate, Programme
+from referrals.clickbuffer import get_click_buffer
+from referrals.cookies import read_referral_cookie, referral_cookie_value
+from referrals.hashing import ip_hash
+from referrals.models import Click
+from referrals.services.clicks import clicks_drain
+from tests.factories import AdvocateFactory, ProgrammeFactory, RepCodeFactory
+
+pytestmark = pytest.mark.django_db
+
+COOKIE = "st_ref"
+VISITOR = "st_vid"
+
+
+@pytest.mark.parametrize("case", [str.upper, str.lower, str.title])
+def test_code_in_any_letter_case_redirects_with_a_referral_cookie(client, rep_code, case):
+    response = client.get(f"/r/{case(rep_code.code)}")
+    assert response.status_code == 302
+    assert COOKIE in response.cookies
+    referral = read_referral_cookie(response.cookies[COOKIE].value)
+    assert referral.code == rep_code.code  # the stored, upper-case form
+
+
+def test_trailing_slash_redirects_too(client, rep_code):
+    assert client.get(f"/r/{rep_code.code}/").status_code == 302
+
+
+def test_referral_cookie_is_httponly_lax_signed_and_lasts_the_window(client, rep_code):
+    response = client.get(f"/r/{rep_code.code}")
+    cookie = response.cookies[COOKIE]
+    assert cookie["httponly"] is True
+    assert cookie["samesite"] == "Lax"
+    assert int(cookie["max-age"]) == 30 * 24 * 60 * 60
+    assert cookie.value != rep_code.code  # signed, not the bare code
+    referral = read_referral_cookie(cookie.value)
+    assert abs(referral.clicked_at - timezone.now()) < timedelta(seconds=5)
+    assert referral.visitor_id == response.cookies[VISITOR].value
+    assert response.cookies[VISITOR]["httponly"] is True
+
+
+def test_cookie_is_secure_over_https(client, rep_code):
+    response = client.get(f"/r/{rep_code.code}", secure=True)
+    assert response.cookies[COOKIE]["secure"] is True
+
+
+def test_returning_visitor_keeps_their_visitor_id(client, rep_code):
+    client.cookies[VISITOR] = "a" * 32
+    response = client.get(f"/r/{rep_code.code}")
+    assert response.cookies[VISITOR].value == "a" * 32
+    assert read_referral_cookie(response.cookies[COOKIE].value).visitor_id == "a" * 32
+
+
+def test_forged_visitor_id_is_replaced(client, rep_code):
+    client.cookies[VISITOR] = "<script>"
+    response = client.get(f"/r/{rep_code.code}")
+    assert response.cookies[VISITOR].value.isalnum()
+
+
+def test_tampered_cookie_is_ignored(rep_code, other_rep_code):
+    genuine = referral_cookie_value(rep_code.code, "visitor")
+    forged = genuine.replace(rep_code.code, other_rep_code.code)
+    assert read_referral_cookie(genuine).code == rep_code.code
+    assert read_referral_cookie(forged) is None
+    assert read_referral_cookie(genuine + "x") is None
+    assert read_referral_cookie(f"{other_rep_code.code}.visitor") is None
+    assert read_referral_cookie("") is None
+    assert read_referral_cookie(None) is None
+
+
+def test_tampered_cookie_does_not_prefill_checkout(client, rep_code, other_rep_code):
+    genuine = referral_cookie_value(rep_code.code, "visitor")
+    client.cookies[COOKIE] = genuine.replace(rep_code.code, other_rep_code.code)
+    response = client.get("/shop/checkout/")
+    assert response.context["form"].initial["code"] == ""
+    assert other_rep_code.code not in response.text
+
+
+def test_redirects_to_the_live_campaign_page(client, rep_code, campaign_page):
+    response = client.get(f"/r/{rep_code.code}")
+    assert response["Location"] == f"/spring-offer/?ref={rep_code.code}"
+    landing = client.get(response["Location"])
+    assert landing.status_code == 200
+
+
+def test_campaign_page_of_another_programme_is_not_used(client, rep_code, home_page):
+    from cms.models import CampaignPage
+
+    home_page.add_child(
+        instance=CampaignPage(title="Other", slug="other", programme=ProgrammeFactory())
+    )
+    response = client.get(f"/r/{rep_code.code}")
+    assert response["Location"] == f"/?ref={rep_code.code}"
+
+
+def test_unpublished_campaign_page_is_not_used(client, rep_code, campaign_page):
+    campaign_page.unpublish()
+    response = client.get(f"/r/{rep_code.code}")
+    assert response["Location"] == f"/?ref={rep_code.code}"
+
+
+def test_redirects_to_the_merchants_landing_url_with_ref(client):
+    programme = ProgrammeFactory(landing_url="https://shop.example.com/spring?utm_source=st")
+    rep = RepCodeFactory(advocate=AdvocateFactory(programme=programme))
+    response = client.get(f"/r/{rep.code.lower()}")
+    assert response["Location"] == (f"https://shop.example.com/spring?utm_source=st&ref={rep.code}")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "next=https://evil.example",
+        "redirect_to=https://evil.example",
+        "url=//evil.example",
+        "ref=EVIL&next=/\\evil.example",
+    ],
+)
+def test_no_open_redirect(client, rep_code, campaign_page, query):
+    response = client.get(f"/r/{rep_code.code}?{query}")
+    assert response.status_code == 302
+    assert response["Location"] == f"/spring-offer/?ref={rep_code.code}"
+    assert "evil" not in response["Location"].lower()
+
+
+def test_landing_url_with_a_non_http_scheme_is_not_followed(client):
+    programme = ProgrammeFactory()
+    Programme.objects.filter(pk=programme.pk).update(landing_url="javascript:alert(1)")
+    rep = RepCodeFactory(advocate=AdvocateFactory(programme=programme))
+    response = client.get(f"/r/{rep.code}")
+    assert response["Location"] == f"/?ref={rep.code}"
+
+
+def assert_friendly_404(response):
+    assert response.status_code == 404
+    assert "find that code" in response.text
+    assert "Ask your friend" in response.text
+    assert COOKIE not in response.cookies
+
+
+def test_unknown_code_is_a_friendly_404(client):
+    assert_friendly_404(client.get("/r/NOSUCHCODE"))
+
+
+def test_absurdly_long_code_is_a_friendly_404(client):
+    assert_friendly_404(client.get("/r/" + "A" * 500))
+
+
+@pytest.mark.parametrize("junk", ["AB%00CD", "%E2%80%AE", "A%20B", "..", "%3Cscript%3E"])
+def test_junk_in_the_code_is_a_friendly_404(client, junk):
+    assert_friendly_404(client.get(f"/r/{junk}"))
+
+
+def test_deactivated_code_is_a_friendly_404(client, rep_code):
+    rep_code.is_active = False
+    rep_code.save()
+    assert_friendly_404(client.get(f"/r/{rep_code.code}"))
+
+
+@pytest.mark.parametrize(
+    "status", [Programme.Status.PAUSED, Programme.Status.ENDED, Programme.Status.DRAFT]
+)
+def test_code_of_an_inactive_programme_is_a_friendly_404(client, rep_code, status):
+    Programme.objects.filter(pk=rep_code.advocate.programme_id).update(status=status)
+    assert_friendly_404(client.get(f"/r/{rep_code.code}"))
+
+
+@pytest.mark.parametrize(
+    "status", [Advocate.Status.PAUSED, Advocate.Status.BANNED, Advocate.Status.INVITED]
+)
+def test_code_of_an_inactive_advocate_is_a_friendly_404(client, rep_code, status):
+    Advocate.objects.filter(pk=rep_code.advocate_id).update(status=status)
+    assert_friendly_404(client.get(f"/r/{rep_code.code}"))
+
+
+def test_post_is_not_allowed(client, rep_code):
+    assert client.post(f"/r/{rep_code.code}").status_code == 405
+
+
+class TestClickPath:
+    def test_no_database_write_on_the_request(self, client, rep_code, campaign_page):
+        client.get(f"/r/{rep_code.code}")  # warm Wagtail's site cache
+        get_click_buffer().pop_batch(10)
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(f"/r/{rep_code.code}")
+        assert response.status_code == 302
+        statements = [q["sql"].lstrip().split()[0].upper() for q in queries]
+        assert statements, "the code lookup reads the database"
+        assert set(statements) == {"SELECT"}, statements
+        assert not Click.objects.exists()
+        assert len(get_click_buffer()) == 1
+
+    def test_click_appears_after_the_drain(self, client, rep_code):
+        response = client.get(
+            f"/r/{rep_code.code.lower()}",
+            HTTP_USER_AGENT="Mozilla/5.0 test",
+            HTTP_REFERER="https://social.example/post/1",
+            REMOTE_ADDR="203.0.113.7",
+        )
+        assert not Click.objects.exists()
+        assert clicks_drain() == 1
+        click = Click.objects.get()
+        assert click.rep_code == rep_code
+        assert click.advocate == rep_code.advocate
+        assert click.visitor_id == response.cookies[VISITOR].value
+        assert click.user_agent == "Mozilla/5.0 test"
+        assert click.referrer == "https://social.example/post/1"
+        assert click.landing == response["Location"]
+        assert click.ip_hash == ip_hash("203.0.113.7")
+        assert "203.0.113.7" not in click.ip_hash
+        assert abs(click.created_at - timezone.now()) < timedelta(seconds=5)
+
+    def test_drain_writes_every_buffered_click_once(self, client, rep_code, other_rep_code):
+        for _ in range(3):
+            client.get(f"/r/{rep_code.code}")
+        client.get(f"/r/{other_rep_code.code}")
+        assert clicks_drain() == 4
+        assert clicks_drain() == 0
+        assert Click.objects.filter(advocate=rep_code.advocate).count() == 3
+        assert Click.objects.filter(advocate=other_rep_code.advocate).count() == 1
+
+    def test_drain_in_batches(self, client, rep_code, settings):
+        settings.STREETTEAM_CLICK_BATCH_SIZE = 2
+        for _ in range(5):
+            client.get(f"/r/{rep_code.code}")
+        assert clicks_drain(max_batches=2) == 4
+        assert clicks_drain() == 1
+        assert Click.objects.count() == 5
+
+    def test_failed_drain_puts_the_batch_back(self, client, rep_code, monkeypatch):
+        client.get(f"/r/{rep_code.code}")
+
+        def broken_bulk_create(*args, **kwargs):
+            raise RuntimeError("database down")
+
+        monkeypatch.setattr(Click.objects, "bulk_create", broken_bulk_create)
+        with pytest.raises(RuntimeError):
+            clicks_drain()
+        monkeypatch.undo()
+        assert len(get_click_buffer()) == 1
+        assert clicks_drain() == 1
+
+    def test_unknown_code_records_no_click(self, client):
+        client.get("/r/NOSUCHCODE")
+        assert len(get_click_buffer()) == 0
+
+    def test_drain_task_runs_eagerly(self, client, rep_code):
+        from referrals.tasks import clicks_drain as clicks_drain_task
+
+        client.get(f"/r/{rep_code.code}")
+        assert clicks_drain_task.delay().get() == 1
+        assert Click.objects.count() == 1
+
+
+def test_campaign_page_greets_the_shopper_with_the_advocates_name(client, rep_code, campaign_page):
+    response = client.get(f"/r/{rep_code.code}", follow=True)
+    assert response.status_code == 200
+    greeting = response.context["greeting"]
+    assert greeting.code == rep_code.code
+    assert greeting.advocate_first_name == rep_code.advocate.user.first_name
+    assert rep_code.advocate.user.first_name in response.text
+    assert "20% off" in response.text
+
+
+def test_campaign_page_ignores_a_ref_for_another_programme(client, campaign_page):
+    stranger = RepCodeFactory()
+    response = client.get(f"/spring-offer/?ref={stranger.code}")
+    assert response.status_code == 200
+    assert response.context["greeting"] is None
