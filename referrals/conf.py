@@ -29,6 +29,12 @@ class AppSettings:
         return getattr(settings, "STREETTEAM_CLICK_BATCH_SIZE", 5000)
 
     @property
+    def RATE_LIMITS(self) -> dict:
+        """Misses allowed per IP address, as "count/seconds", before answers turn to 429."""
+        defaults = {"code_lookup": "30/600", "redirect_miss": "30/600"}
+        return {**defaults, **getattr(settings, "STREETTEAM_RATE_LIMITS", {})}
+
+    @property
     def HASH_SALT(self) -> str:
         return getattr(settings, "STREETTEAM_HASH_SALT", "") or settings.SECRET_KEY
 

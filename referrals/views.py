@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods
 
 from advocacy.errors import ServiceError
 
-from . import sandbox
+from . import ratelimit, sandbox
 from .conf import app_settings
 from .cookies import referral_from_request, set_referral_cookie
 from .forms import CheckoutForm
@@ -30,8 +30,15 @@ _CHECKOUT_SALT = "streetteam.sandbox-checkout"
 @require_http_methods(["GET", "HEAD"])
 def referral_redirect(request, code: str):
     """302 to the programme's page with a signed referral cookie; a friendly 404 otherwise."""
+    ip = ratelimit.client_ip(request)
+    wait = ratelimit.blocked_for("redirect_miss", ip)
+    if wait:
+        response = render(request, "429.html", {"retry_after": wait}, status=429)
+        response["Retry-After"] = str(wait)
+        return response
     target = referral_target(code)
     if target is None:
+        ratelimit.record_miss("redirect_miss", ip)
         return render(request, "referrals/code_not_found.html", {"code": code[:32]}, status=404)
     visitor_id = request.COOKIES.get(app_settings.VISITOR_COOKIE_NAME, "")[:32]
     if not visitor_id.isalnum():
@@ -45,7 +52,12 @@ def referral_redirect(request, code: str):
         referrer=request.META.get("HTTP_REFERER", ""),
         landing=target.url,
     )
-    response = HttpResponseRedirect(target.url)
+    url = target.url
+    if target.external:
+        # The merchant's site can't read our cookie: hand it the visitor id, which its checkout
+        # passes back to POST /api/v1/orders so the order is attributed to this click.
+        url += f"&st_vid={visitor_id}"
+    response = HttpResponseRedirect(url)
     set_referral_cookie(
         response,
         code=target.code,

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from advocacy.errors import ServiceError
 from advocacy.models import Programme, RepCode, RewardKind
-from advocacy.money import format_money, percent_of
+from advocacy.money import MAX_AMOUNT, format_money, percent_of
 
 from ..hashing import email_hash
 from ..models import DiscountRedemption, Order
@@ -49,7 +49,11 @@ def discount_quote(
     if reason:
         raise ServiceError(*reason, field="code")
     programme = rep.advocate.programme
-    if isinstance(gross_amount, bool) or not isinstance(gross_amount, int) or gross_amount <= 0:
+    if (
+        isinstance(gross_amount, bool)
+        or not isinstance(gross_amount, int)
+        or not 0 < gross_amount <= MAX_AMOUNT
+    ):
         raise ServiceError("amount_invalid", "The order amount must be a positive whole number.")
     if currency != programme.currency:
         raise ServiceError(

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from advocacy.errors import ServiceError
 from advocacy.models import Programme, RepCode
+from advocacy.money import MAX_AMOUNT
 
 from ..cookies import LinkReferral
 from ..hashing import email_hash
@@ -41,6 +42,8 @@ def _check_amount(name: str, value, *, positive: bool = False) -> None:
         raise ServiceError("amount_invalid", f"{name} must be a whole number of minor units.")
     if positive and value <= 0:
         raise ServiceError("amount_invalid", f"{name} must be greater than zero.")
+    if value > MAX_AMOUNT:
+        raise ServiceError("amount_invalid", f"{name} is larger than any real order.")
     if value < 0:
         raise ServiceError("amount_invalid", f"{name} must not be negative.")
 

@@ -14,6 +14,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from advocacy.errors import ServiceError
+from advocacy.money import MAX_AMOUNT
 
 from ..models import Commission, Dispute, LedgerEntry, Order, Refund
 from .audit import audit
@@ -52,7 +53,7 @@ def refund_record(*, order: Order, external_id: str, amount: int, actor=None) ->
     external_id = (external_id or "").strip()
     if not external_id or len(external_id) > 255:
         raise ServiceError("refund_id_invalid", "A refund id of 1 to 255 characters is needed.")
-    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+    if isinstance(amount, bool) or not isinstance(amount, int) or not 0 < amount <= MAX_AMOUNT:
         raise ServiceError("amount_invalid", "The refund amount must be a positive whole number.")
     order = Order.objects.select_for_update().get(pk=order.pk)
     existing = order.refunds.filter(external_id=external_id).first()

@@ -111,7 +111,10 @@ def test_redirects_to_the_merchants_landing_url_with_ref(client):
     programme = ProgrammeFactory(landing_url="https://shop.example.com/spring?utm_source=st")
     rep = RepCodeFactory(advocate=AdvocateFactory(programme=programme))
     response = client.get(f"/r/{rep.code.lower()}")
-    assert response["Location"] == (f"https://shop.example.com/spring?utm_source=st&ref={rep.code}")
+    visitor = response.cookies["st_vid"].value
+    assert response["Location"] == (
+        f"https://shop.example.com/spring?utm_source=st&ref={rep.code}&st_vid={visitor}"
+    )
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,411 @@
+"""The merchant REST API (django-ninja), mounted at /api/v1/.
+
+Any store can run a programme through it: check a code at checkout, report orders and refunds,
+read an advocate's numbers. Requests carry a merchant API key as a Bearer token. Every error is
+JSON of one shape: {"error": {"code": ..., "message": ..., "fields": {...}}}. Handlers are thin:
+authenticate, check the key's scope, call one service or selector, shape the answer.
+"""
+
+import hashlib
+import json
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from ninja import Field, NinjaAPI, Schema, Status
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.security import HttpBearer
+
+from advocacy.errors import ServiceError
+from advocacy.models import Advocate
+from advocacy.money import MAX_AMOUNT
+
+from . import ratelimit
+from .models import IdempotencyKey, Order
+from .selectors import advocate_stats, link_referral_for_visitor
+from .services.api_keys import api_key_allows, api_key_authenticate
+from .services.codes import repcode_find
+from .services.discounts import discount_quote
+from .services.orders import order_ingest
+from .services.refunds import refund_record
+
+# ----------------------------------------------------------------------------------- errors
+
+
+class ErrorBody(Schema):
+    code: str
+    message: str
+    fields: dict[str, list[str]] = {}
+
+
+class ErrorOut(Schema):
+    error: ErrorBody
+
+
+# Service error codes that mean "this doesn't exist" rather than "this was refused".
+_NOT_FOUND = {"code_unknown", "code_inactive", "order_unknown", "advocate_unknown"}
+
+
+def _error(api, request, status, code, message, fields=None, headers=None):
+    response = api.create_response(
+        request,
+        {"error": {"code": code, "message": message, "fields": fields or {}}},
+        status=status,
+    )
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+# Every operation may answer with these; the body is always ErrorOut.
+ERRORS = {status: ErrorOut for status in (400, 401, 403, 404, 409, 422, 429)}
+
+
+class ApiKeyAuth(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str):
+        return api_key_authenticate(token)
+
+
+api = NinjaAPI(
+    title="Streetteam API",
+    version="1",
+    description=(
+        "Run a referral programme from any store: validate rep codes at checkout, record "
+        "orders and refunds (idempotently), and read advocates' numbers. Authenticate with "
+        "`Authorization: Bearer st_…` (keys are created in the admin or with "
+        "`manage.py create_api_key`). Amounts are integers in the currency's minor unit."
+    ),
+    urls_namespace="api-v1",
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+    auth=ApiKeyAuth(),
+)
+
+
+@api.exception_handler(ServiceError)
+def _service_error(request, exc: ServiceError):
+    status = 404 if exc.code in _NOT_FOUND else 422
+    fields = {exc.field: [exc.message]} if exc.field else {}
+    return _error(api, request, status, exc.code, exc.message, fields)
+
+
+@api.exception_handler(NinjaValidationError)
+def _validation_error(request, exc: NinjaValidationError):
+    fields: dict[str, list[str]] = {}
+    for err in exc.errors:
+        loc = [
+            str(part)
+            for part in err.get("loc", [])
+            if part not in ("body", "query", "path", "payload")
+        ]
+        fields.setdefault(".".join(loc) or "request", []).append(err.get("msg", "Invalid value."))
+    return _error(api, request, 422, "invalid_request", "Some fields are missing or wrong.", fields)
+
+
+@api.exception_handler(AuthenticationError)
+def _auth_error(request, exc):
+    return _error(
+        api, request, 401, "unauthorized", "A valid API key is needed (Authorization: Bearer …)."
+    )
+
+
+@api.exception_handler(HttpError)
+def _http_error(request, exc: HttpError):
+    if exc.status_code == 400:
+        return _error(api, request, 400, "bad_request", "The request body is not valid JSON.")
+    return _error(api, request, exc.status_code, "http_error", str(exc))
+
+
+def _forbidden(request):
+    return _error(api, request, 403, "forbidden", "This API key can't act for that programme.")
+
+
+# ------------------------------------------------------------------------------------ codes
+
+
+class DiscountOut(Schema):
+    kind: str = Field(description="percent or fixed")
+    percent: str | None = Field(None, description="e.g. '20' for 20% off")
+    amount: int | None = Field(None, description="fixed discount in minor units")
+    minimum_order: int
+
+
+class CodeOut(Schema):
+    valid: bool
+    code: str
+    programme: str
+    currency: str
+    advocate_first_name: str
+    discount: DiscountOut
+    discount_amount: int | None = Field(None, description="for the amount asked about")
+    net_amount: int | None = None
+
+
+@api.get(
+    "/codes/{code}",
+    response={200: CodeOut, **ERRORS},
+    summary="Check a code and price a cart",
+)
+def code_lookup(
+    request,
+    code: str,
+    amount: int | None = None,
+    currency: str | None = None,
+    email: str | None = None,
+):
+    """Is this code valid, who referred, and — given `amount` and `currency` — what discount
+    applies to this cart. Failed lookups count towards a per-IP limit (429 with Retry-After)."""
+    ip = ratelimit.client_ip(request)
+    wait = ratelimit.blocked_for("code_lookup", ip)
+    if wait:
+        return _error(
+            api,
+            request,
+            429,
+            "rate_limited",
+            "Too many failed lookups; try later.",
+            headers={"Retry-After": str(wait)},
+        )
+    rep = repcode_find(code)
+    if rep is None or not rep.is_active:
+        ratelimit.record_miss("code_lookup", ip)
+        raise ServiceError("code_unknown", "No active code by that name.", field="code")
+    programme = rep.advocate.programme
+    if not api_key_allows(request.auth, programme.pk):
+        ratelimit.record_miss("code_lookup", ip)
+        raise ServiceError("code_unknown", "No active code by that name.", field="code")
+    discount_amount = net = None
+    if amount is not None or currency is not None:
+        quote = discount_quote(
+            code=rep.code,
+            gross_amount=amount if amount is not None else 0,
+            currency=currency or programme.currency,
+            shopper_email=email or "",
+        )
+        discount_amount, net = quote.discount_amount, quote.net_amount
+    else:
+        from .services.codes import repcode_unusable_reason
+
+        reason = repcode_unusable_reason(rep)
+        if reason:
+            raise ServiceError(*reason, field="code")
+    return {
+        "valid": True,
+        "code": rep.code,
+        "programme": programme.slug,
+        "currency": programme.currency,
+        "advocate_first_name": rep.advocate.user.display_name,
+        "discount": {
+            "kind": programme.shopper_reward_kind,
+            "percent": f"{programme.shopper_reward_percent.normalize():f}"
+            if programme.shopper_reward_kind == "percent"
+            else None,
+            "amount": programme.shopper_reward_amount
+            if programme.shopper_reward_kind == "fixed"
+            else None,
+            "minimum_order": programme.shopper_min_order,
+        },
+        "discount_amount": discount_amount,
+        "net_amount": net,
+    }
+
+
+# ----------------------------------------------------------------------------------- orders
+
+
+class OrderIn(Schema):
+    external_id: str = Field(..., min_length=1, max_length=255, description="your order id")
+    currency: str = Field(..., min_length=3, max_length=3, description="ISO 4217, e.g. EUR")
+    gross_amount: int = Field(
+        ..., gt=0, le=MAX_AMOUNT, description="goods before discount, minor units"
+    )
+    discount_amount: int = Field(0, ge=0, le=MAX_AMOUNT)
+    tax_amount: int = Field(0, ge=0, le=MAX_AMOUNT)
+    shipping_amount: int = Field(0, ge=0, le=MAX_AMOUNT)
+    code: str | None = Field(None, max_length=32, description="code typed at checkout")
+    visitor_id: str | None = Field(
+        None, max_length=32, description="the st_vid value from a referral link visit"
+    )
+    customer_email: str | None = Field(None, max_length=254)
+    customer_id: str | None = Field(None, max_length=255)
+    placed_at: datetime | None = Field(None, description="with a time zone; default now")
+
+
+class OrderOut(Schema):
+    external_id: str
+    created: bool
+    attributed: bool
+    attribution: str
+    code: str | None
+    advocate_id: int | None
+    currency: str
+    gross_amount: int
+    discount_amount: int
+    net_amount: int
+    commission_amount: int | None
+    commission_status: str | None
+    notes: list[str]
+
+
+def _order_out(result) -> dict:
+    order, commission = result.order, result.commission
+    return {
+        "external_id": order.external_id,
+        "created": result.created,
+        "attributed": order.rep_code_id is not None,
+        "attribution": order.attribution,
+        "code": order.rep_code.code if order.rep_code_id else None,
+        "advocate_id": order.advocate_id,
+        "currency": order.currency,
+        "gross_amount": order.gross_amount,
+        "discount_amount": order.discount_amount,
+        "net_amount": order.net_amount,
+        "commission_amount": commission.amount if commission else None,
+        "commission_status": commission.status if commission else None,
+        "notes": result.notes,
+    }
+
+
+def _request_hash(payload: dict) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@api.post(
+    "/orders",
+    response={200: OrderOut, 201: OrderOut, **ERRORS},
+    summary="Record an order (idempotent)",
+)
+def order_create(request, payload: OrderIn):
+    """Record a sale once: repeating the same `external_id` (or the same `Idempotency-Key`
+    header) returns the first result with 200 instead of 201. The answer says how the order was
+    attributed, the discount and the commission it earned (or why it earned none)."""
+    key = request.headers.get("Idempotency-Key", "").strip()[:255]
+    body = payload.dict()
+    if key:
+        stored = IdempotencyKey.objects.filter(api_key=request.auth, key=key).first()
+        if stored is not None:
+            if stored.request_hash != _request_hash(body):
+                return _error(
+                    api,
+                    request,
+                    409,
+                    "idempotency_key_reused",
+                    "This Idempotency-Key was used with a different request.",
+                )
+            return Status(200, stored.response)
+    if payload.code:
+        rep = repcode_find(payload.code)
+        if rep is not None and not api_key_allows(request.auth, rep.advocate.programme_id):
+            return _forbidden(request)
+    link = link_referral_for_visitor(payload.visitor_id) if payload.visitor_id else None
+    result = order_ingest(
+        source=Order.Source.API,
+        external_id=payload.external_id,
+        currency=payload.currency,
+        gross_amount=payload.gross_amount,
+        discount_amount=payload.discount_amount,
+        tax_amount=payload.tax_amount,
+        shipping_amount=payload.shipping_amount,
+        code=payload.code or "",
+        link=link,
+        shopper_email=payload.customer_email or "",
+        shopper_customer_id=payload.customer_id or "",
+        placed_at=payload.placed_at,
+    )
+    out = _order_out(result)
+    status = 201 if result.created else 200
+    if key:
+        try:
+            with transaction.atomic():
+                IdempotencyKey.objects.create(
+                    api_key=request.auth,
+                    key=key,
+                    request_hash=_request_hash(body),
+                    status_code=status,
+                    response=json.loads(json.dumps(out, default=str)),
+                )
+        except IntegrityError:
+            pass  # a concurrent twin stored the same answer first
+    return Status(status, out)
+
+
+class RefundIn(Schema):
+    refund_id: str = Field(..., min_length=1, max_length=255)
+    amount: int = Field(..., gt=0, le=MAX_AMOUNT, description="minor units refunded")
+
+
+class RefundOut(Schema):
+    refund_id: str
+    order_external_id: str
+    amount: int
+    order_status: str
+    refunded_total: int
+
+
+@api.post(
+    "/orders/{external_id}/refunds",
+    response={
+        200: RefundOut,
+        400: ErrorOut,
+        401: ErrorOut,
+        403: ErrorOut,
+        404: ErrorOut,
+        422: ErrorOut,
+    },
+    summary="Record a refund (idempotent by refund id)",
+)
+def refund_create(request, external_id: str, payload: RefundIn):
+    """Money back to the shopper; the advocate's commission is reversed in proportion."""
+    order = Order.objects.filter(source=Order.Source.API, external_id=external_id).first()
+    if order is None:
+        raise ServiceError("order_unknown", "No order with that id was recorded through the API.")
+    if not api_key_allows(request.auth, order.programme_id):
+        return _forbidden(request)
+    refund = refund_record(order=order, external_id=payload.refund_id, amount=payload.amount)
+    order.refresh_from_db()
+    return {
+        "refund_id": refund.external_id,
+        "order_external_id": order.external_id,
+        "amount": refund.amount,
+        "order_status": order.status,
+        "refunded_total": sum(order.refunds.values_list("amount", flat=True)),
+    }
+
+
+# ------------------------------------------------------------------------------- advocates
+
+
+class StatsOut(Schema):
+    advocate_id: int
+    programme: str
+    currency: str
+    clicks: int
+    orders: int
+    pending: int
+    approved: int
+    paid: int
+    reversed: int
+
+
+@api.get(
+    "/advocates/{advocate_id}/stats",
+    response={200: StatsOut, **ERRORS},
+    summary="An advocate's numbers",
+)
+def advocate_stats_read(request, advocate_id: int):
+    advocate = Advocate.objects.select_related("programme").filter(pk=advocate_id).first()
+    if advocate is None or not api_key_allows(request.auth, advocate.programme_id):
+        raise ServiceError("advocate_unknown", "No advocate with that id for this key.")
+    stats = advocate_stats(advocate)
+    return {
+        "advocate_id": advocate.pk,
+        "programme": advocate.programme.slug,
+        "currency": stats.currency,
+        "clicks": stats.clicks,
+        "orders": stats.orders,
+        "pending": stats.pending,
+        "approved": stats.approved,
+        "paid": stats.paid,
+        "reversed": stats.reversed,
+    }

@@ -1,0 +1,35 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from advocacy.errors import ServiceError
+from advocacy.models import Programme
+from referrals.services.api_keys import api_key_create
+
+
+class Command(BaseCommand):
+    help = "Create a merchant API key and print it once (only its hash is stored)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("name", help="What the key is for, e.g. 'Shopify store'.")
+        parser.add_argument(
+            "--programme",
+            action="append",
+            default=[],
+            metavar="SLUG",
+            help="Limit the key to this programme (repeat for several; default: all).",
+        )
+
+    def handle(self, *args, name, programme, **options):
+        programmes = []
+        for slug in programme:
+            found = Programme.objects.filter(slug=slug).first()
+            if found is None:
+                raise CommandError(f"No programme with slug {slug!r}.")
+            programmes.append(found)
+        try:
+            key, plaintext = api_key_create(name=name, programmes=programmes)
+        except ServiceError as exc:
+            raise CommandError(exc.message) from exc
+        scope = ", ".join(p.slug for p in programmes) or "all programmes"
+        self.stdout.write(self.style.SUCCESS(f"Created API key '{key.name}' for {scope}."))
+        self.stdout.write("Copy it now; it is not shown again:")
+        self.stdout.write(plaintext)

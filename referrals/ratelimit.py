@@ -1,0 +1,39 @@
+"""Fixed-window rate limits in the cache, for guessing attempts (failed code lookups, /r/
+misses). A limit is "N/SECONDS" in settings; the answer is how long to wait, or None."""
+
+import time
+
+from django.core.cache import cache
+
+from .conf import app_settings
+
+
+def _parse(rule: str) -> tuple[int, int]:
+    count, _, seconds = rule.partition("/")
+    return int(count), int(seconds)
+
+
+def blocked_for(scope: str, ident: str) -> int | None:
+    """Seconds until `ident` may try again in `scope`, or None if it is under the limit."""
+    limit, window = _parse(app_settings.RATE_LIMITS[scope])
+    bucket = int(time.time()) // window
+    count = cache.get(f"rl:{scope}:{ident}:{bucket}", 0)
+    if count >= limit:
+        return window - int(time.time()) % window or 1
+    return None
+
+
+def record_miss(scope: str, ident: str) -> None:
+    _, window = _parse(app_settings.RATE_LIMITS[scope])
+    key = f"rl:{scope}:{ident}:{int(time.time()) // window}"
+    if not cache.add(key, 1, timeout=window + 1):
+        try:
+            cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.add(key, 1, timeout=window + 1)
+
+
+def client_ip(request) -> str:
+    # Behind a proxy, SecurityMiddleware/SECURE_PROXY_SSL_HEADER deployments set REMOTE_ADDR
+    # through the proxy's own configuration; we don't trust X-Forwarded-For from the client.
+    return request.META.get("REMOTE_ADDR", "") or "unknown"
