@@ -1,5 +1,8 @@
 from django import forms
 
+from advocacy.models import Programme
+
+from .models import Commission, PayoutBatch
 from .sandbox import PRODUCTS
 
 
@@ -19,3 +22,81 @@ class CheckoutForm(forms.Form):
     )
     # Set on the confirmation step; the order's external id, so a double submit pays once.
     checkout_token = forms.CharField(required=False, widget=forms.HiddenInput)
+
+
+# ------------------------------------------------------------------------------
+# The managers' admin (referrals.admin_views)
+
+
+class CommissionDecisionForm(forms.Form):
+    """The commission queue's bulk form: approve or reject the ticked commissions."""
+
+    APPROVE = "approve"
+    REJECT = "reject"
+
+    action = forms.ChoiceField(choices=[(APPROVE, "Approve"), (REJECT, "Reject")])
+    commissions = forms.ModelMultipleChoiceField(
+        queryset=Commission.objects.select_related("order"),
+        error_messages={"required": "Tick at least one commission first."},
+    )
+    reason = forms.CharField(
+        label="Note or reason",
+        required=False,
+        max_length=500,
+        help_text="Required to reject; kept in the audit log.",
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("action") == self.REJECT and not cleaned.get("reason", "").strip():
+            self.add_error("reason", "Say why the commissions are rejected.")
+        return cleaned
+
+
+class PayoutBatchBuildForm(forms.Form):
+    programme = forms.ModelChoiceField(
+        queryset=Programme.objects.all(),
+        help_text=(
+            "Every advocate whose payable balance reaches the programme's payout threshold is "
+            "included; their balance is reserved until the batch is paid or cancelled."
+        ),
+    )
+    backend = forms.ChoiceField(
+        label="Pay through",
+        choices=PayoutBatch.Backend.choices,
+        initial=PayoutBatch.Backend.MANUAL,
+        widget=forms.RadioSelect,
+    )
+
+
+class PayoutBatchApproveForm(forms.Form):
+    password = forms.CharField(
+        label="Your password",
+        strip=False,
+        help_text="Approving sends money: confirm it is you.",
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+
+class PayoutBatchCancelForm(forms.Form):
+    reason = forms.CharField(
+        label="Why cancel?",
+        max_length=500,
+        help_text="Every reserved balance is given back; kept in the audit log.",
+    )
+
+
+class PayoutMarkPaidForm(forms.Form):
+    reference = forms.CharField(
+        label="Bank reference",
+        max_length=255,
+        help_text="The bank's or PayPal's reference for the transfer.",
+    )
+
+
+class PayoutMarkFailedForm(forms.Form):
+    reason = forms.CharField(
+        label="Why did it fail?",
+        max_length=300,
+        help_text="Shown to the advocate; the amount goes back to their balance.",
+    )

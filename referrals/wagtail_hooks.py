@@ -1,31 +1,45 @@
-"""The "Referrals" menu of the Wagtail admin: orders, commissions, fraud signals and the ledger.
+"""The "Referrals" menu of the Wagtail admin (orders, the commission queue, fraud signals, the
+ledger and the audit log) and the "Payouts" area (payout batches).
 
-All four are read-only here. Orders arrive through ingestion (Stripe, the API, the sandbox),
-commissions change state only through their services (approval comes with its own views), and
-the ledger is append-only for everyone. Each model's permission policy denies add, change and
-delete, and the viewsets route no view for them: listing, search, filters and inspect only.
+Every model here is read-only to Wagtail's generic views: each permission policy denies add,
+change and delete, and the viewsets route no view for them (listing, search, filters and
+inspect only). Money moves only through services, behind the views in `referrals.admin_views`:
+approving or rejecting commissions (Django's "change" permission on commissions, checked there,
+not through the policy, so the generic edit view stays off) and everything about payout batches
+(the payout permission, `services.payouts.APPROVE_PERMISSION`).
 """
 
+from django.contrib.auth.models import Permission
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
-from django_filters import DateFromToRangeFilter, ModelChoiceFilter
+from django.utils.functional import cached_property
+from django_filters import (
+    BooleanFilter,
+    CharFilter,
+    ChoiceFilter,
+    DateFromToRangeFilter,
+    ModelChoiceFilter,
+    NumberFilter,
+)
 from wagtail import hooks
 from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
-from wagtail.admin.ui.tables import Column, DateColumn
+from wagtail.admin.ui.tables import Column, DateColumn, TitleColumn
 from wagtail.admin.views.generic import InspectView
 from wagtail.admin.viewsets.model import ModelViewSetGroup
+from wagtail.admin.widgets import BooleanRadioSelect, HeaderButton
 from wagtail.coreutils import multigetattr
 from wagtail.permissions import register_permission_policy
 
 from advocacy.models import Programme
 from advocacy.money import format_money
-from advocacy.wagtail_hooks import ReadOnlyModelViewSet, read_only_policy
+from advocacy.wagtail_hooks import ListingIndexView, ReadOnlyModelViewSet, read_only_policy
 
-from .models import Commission, FraudSignal, LedgerEntry, Order
+from . import admin_views, selectors
+from .models import AuditEvent, Commission, FraudSignal, LedgerEntry, Order, PayoutBatch
 
 # Registered before any viewset asks the registry (Wagtail 8 refuses a late registration).
-# Commission approval will need its own action ("approve"), not "change": keep this read-only.
-for _model in (Order, Commission, FraudSignal, LedgerEntry):
+for _model in (Order, Commission, FraudSignal, LedgerEntry, AuditEvent, PayoutBatch):
     register_permission_policy(_model, read_only_policy(_model))
 
 
@@ -166,24 +180,76 @@ class CommissionFilterSet(WagtailFilterSet):
     programme = ModelChoiceFilter(
         field_name="order__programme", queryset=Programme.objects.all(), label="Programme"
     )
+    advocate = CharFilter(
+        field_name="advocate__user__email", lookup_expr="icontains", label="Advocate email"
+    )
+    ready = BooleanFilter(
+        label="Ready for review",
+        method="filter_ready",
+        widget=BooleanRadioSelect,
+        help_text="Pending, past its hold and not frozen.",
+    )
+    has_open_fraud = BooleanFilter(label="Open fraud signal", widget=BooleanRadioSelect)
+    frozen = BooleanFilter(label="Frozen by a dispute", widget=BooleanRadioSelect)
 
     class Meta:
         model = Commission
         fields = ["status"]
 
+    def filter_ready(self, queryset, name, value):
+        ready = selectors.commissions_ready_for_review(queryset)
+        return ready if value else queryset.exclude(pk__in=ready.values("pk"))
+
 
 class CommissionInspectView(MoneyInspectView):
+    """The commission's fields, then its audit trail and its ledger entries."""
+
     money_fields = ("base_amount", "amount")
+    template_name = "referrals/admin/commission_inspect.html"
+
+    def get_page_subtitle(self):
+        return admin_views.commission_label(self.object)
+
+    def get_payout_display_value(self):
+        payout = self.object.payout
+        return f"Payout {payout.pk} in batch {payout.batch_id}" if payout else "-"
+
+    @cached_property
+    def header_buttons(self):
+        url = admin_views.audit_log_url(object_type="commission", object_id=self.object.pk)
+        return [HeaderButton("Audit log", url=url, icon_name="history")]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        commission = self.object
+        can_decide = self.request.user.has_perm(admin_views.DECIDE_PERMISSION)
+        context.update(
+            events=selectors.audit_trail(commission),
+            ledger=selectors.commission_ledger(commission),
+            flags=admin_views.commission_flags(commission),
+            can_decide=can_decide and commission.status == Commission.Status.PENDING,
+            decide_url=reverse("commissions:decide"),
+            payout_url=(
+                reverse("payouts:payout", args=[commission.payout_id])
+                if commission.payout_id
+                else None
+            ),
+        )
+        return context
 
 
 class CommissionViewSet(ReadOnlyModelViewSet):
+    """The commissions listing is the managers' queue: see `admin_views.CommissionIndexView`."""
+
     model = Commission
     name = "commissions"
     icon = "decimal"
     menu_label = "Commissions"
+    index_view_class = admin_views.CommissionIndexView
     list_display = [
         "order",
         advocate_column(),
+        Column("programme", label="Programme", accessor="order.programme"),
         MoneyColumn("amount"),
         "status",
         # A date in the future: "in 12 days" reads worse than the date itself.
@@ -193,10 +259,10 @@ class CommissionViewSet(ReadOnlyModelViewSet):
             sort_key="hold_until",
             accessor=lambda c: date_format(timezone.localtime(c.hold_until)),
         ),
+        admin_views.FlagsColumn("flags", label="Flags", accessor=admin_views.commission_flags),
     ]
     filterset_class = CommissionFilterSet
     search_fields = ["advocate__user__email", "order__external_id"]
-    list_select_related = ("order", "advocate__user")
     list_export = [
         "order",
         "advocate",
@@ -209,6 +275,33 @@ class CommissionViewSet(ReadOnlyModelViewSet):
         "created_at",
     ]
     inspect_view_class = CommissionInspectView
+    inspect_view_fields = [
+        "order",
+        "advocate",
+        "rule",
+        "status",
+        "base_amount",
+        "amount",
+        "hold_until",
+        "frozen",
+        "payout",
+        "created_at",
+    ]
+
+    def get_urlpatterns(self):
+        return [
+            *super().get_urlpatterns(),
+            path("decide/", admin_views.CommissionDecideView.as_view(), name="decide"),
+            path("release-held/", admin_views.HoldReleaseView.as_view(), name="release_held"),
+        ]
+
+    def get_permissions_to_register(self):
+        # "Change" is what lets a group approve and reject commissions in the queue (checked by
+        # the queue's own views); the generic edit view stays off whatever the box says.
+        return Permission.objects.filter(
+            content_type__app_label="referrals",
+            codename__in=["view_commission", "change_commission"],
+        )
 
 
 # ------------------------------------------------------------------------------
@@ -257,13 +350,178 @@ class LedgerEntryViewSet(ReadOnlyModelViewSet):
     inspect_view_class = LedgerEntryInspectView
 
 
+# ------------------------------------------------------------------------------
+# The audit log
+
+
+class AuditEventFilterSet(WagtailFilterSet):
+    action = ChoiceFilter(
+        choices=lambda: [(action, action) for action in selectors.audit_actions()],
+        label="Action",
+    )
+    object_type = ChoiceFilter(choices=admin_views.AUDIT_OBJECT_TYPES, label="Object type")
+    object_id = NumberFilter(label="Object id")
+    batch = NumberFilter(
+        label="Payout batch", method="filter_batch", help_text="The batch and its payouts."
+    )
+    created_at = DateFromToRangeFilter(label="When", widget=DateRangePickerWidget)
+
+    class Meta:
+        model = AuditEvent
+        fields = []
+
+    def filter_batch(self, queryset, name, value):
+        return queryset.filter(pk__in=selectors.audit_events_for_batch(int(value)).values("pk"))
+
+
+class AuditEventIndexView(ListingIndexView):
+    verbose_name_plural = "audit events"  # the model's own plural is the page title, "audit log"
+
+
+class AuditEventInspectView(InspectView):
+    def get_object_id_display_value(self):
+        return admin_views.audit_object_label(self.object)
+
+    def get_data_display_value(self):
+        return admin_views.audit_data_display(self.object.data) or "-"
+
+    def get_actor_display_value(self):
+        return self.object.actor.email if self.object.actor else "System"
+
+    def get_field_label(self, field_name, field):
+        labels = {"actor": "Who", "object_id": "Object", "created_at": "When"}
+        return labels.get(field_name) or super().get_field_label(field_name, field)
+
+
+class AuditEventViewSet(ReadOnlyModelViewSet):
+    model = AuditEvent
+    name = "audit_log"
+    url_prefix = "audit-log"
+    icon = "history"
+    menu_label = "Audit log"
+    index_view_class = AuditEventIndexView
+    list_display = [
+        "action",
+        admin_views.AuditObjectColumn(
+            "object", label="Object", accessor=admin_views.audit_object_label
+        ),
+        Column("actor", label="Who", accessor=lambda e: e.actor.email if e.actor else "System"),
+        "reason",
+        Column("data", label="Data", accessor=lambda e: admin_views.audit_data_display(e.data)),
+        DateColumn("created_at", label="When", sort_key="created_at"),
+    ]
+    filterset_class = AuditEventFilterSet
+    search_fields = ["action", "reason", "actor__email"]
+    list_select_related = ("actor",)
+    list_export = ["created_at", "actor", "action", "object_type", "object_id", "reason", "data"]
+    inspect_view_class = AuditEventInspectView
+    inspect_view_fields = ["created_at", "actor", "action", "object_id", "reason", "data"]
+
+
 class ReferralsGroup(ModelViewSetGroup):
     menu_label = "Referrals"
     menu_icon = "link"
     menu_order = 210
-    items = (OrderViewSet, CommissionViewSet, FraudSignalViewSet, LedgerEntryViewSet)
+    items = (
+        OrderViewSet,
+        CommissionViewSet,
+        FraudSignalViewSet,
+        LedgerEntryViewSet,
+        AuditEventViewSet,
+    )
+
+
+# ------------------------------------------------------------------------------
+# Payouts
+
+
+class PayoutBatchFilterSet(WagtailFilterSet):
+    class Meta:
+        model = PayoutBatch
+        fields = ["programme", "status", "backend"]
+
+
+class PayoutBatchViewSet(ReadOnlyModelViewSet):
+    """Payout batches: the listing, and a review page per batch (the inspect view) where a
+    manager approves, executes, exports and settles it. Building a batch has its own form."""
+
+    model = PayoutBatch
+    name = "payouts"
+    icon = "tasks"
+    menu_label = "Payouts"
+    add_to_admin_menu = True
+    menu_order = 215
+    index_view_class = admin_views.PayoutBatchIndexView
+    inspect_view_class = admin_views.PayoutBatchReviewView
+    inspect_view_fields = ["programme"]  # the review template lays the batch out itself
+    list_display = [
+        TitleColumn(
+            "batch",
+            label="Batch",
+            accessor=lambda b: f"Batch {b.pk}",
+            sort_key="id",
+            get_url=lambda b: reverse("payouts:inspect", args=[b.pk]),
+        ),
+        "programme",
+        Column("state", label="Status", accessor=admin_views.batch_state),
+        Column(
+            "backend",
+            label="Pay through",
+            sort_key="backend",
+            accessor=lambda b: admin_views.BACKEND_LABELS.get(b.backend, b.backend),
+        ),
+        MoneyColumn("total_amount", label="Total"),
+        Column("payout_count", label="Payouts", sort_key="payout_count"),
+        Column("created_by", label="Built by", accessor="created_by.email"),
+        DateColumn("created_at", label="Built", sort_key="created_at"),
+    ]
+    filterset_class = PayoutBatchFilterSet
+    list_select_related = ("programme", "created_by")
+
+    def get_urlpatterns(self):
+        review = self.get_inspect_view_kwargs()
+        return [
+            *super().get_urlpatterns(),
+            path(
+                "build/",
+                self.construct_view(admin_views.PayoutBatchBuildView),
+                name="build",
+            ),
+            path(
+                "<int:pk>/approve/",
+                self.construct_view(admin_views.PayoutBatchApproveView, **review),
+                name="approve",
+            ),
+            path(
+                "<int:pk>/cancel/",
+                self.construct_view(admin_views.PayoutBatchCancelView, **review),
+                name="cancel",
+            ),
+            path(
+                "<int:pk>/execute/",
+                self.construct_view(admin_views.PayoutBatchExecuteView, **review),
+                name="execute",
+            ),
+            path("<int:pk>/csv/", admin_views.PayoutBatchCsvView.as_view(), name="csv"),
+            path("payout/<int:pk>/", admin_views.PayoutRedirectView.as_view(), name="payout"),
+            path(
+                "payout/<int:pk>/paid/",
+                admin_views.PayoutMarkPaidView.as_view(),
+                name="payout_paid",
+            ),
+            path(
+                "payout/<int:pk>/failed/",
+                admin_views.PayoutMarkFailedView.as_view(),
+                name="payout_failed",
+            ),
+            path(
+                "payout/<int:pk>/retry/",
+                admin_views.PayoutRetryView.as_view(),
+                name="payout_retry",
+            ),
+        ]
 
 
 @hooks.register("register_admin_viewset")
 def register_referral_viewsets():
-    return ReferralsGroup()
+    return [ReferralsGroup(), PayoutBatchViewSet()]

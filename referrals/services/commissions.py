@@ -80,7 +80,8 @@ def commission_transition(
     if to not in Commission.TRANSITIONS[commission.status]:
         raise ServiceError(
             "transition_invalid",
-            f"A {commission.get_status_display().lower()} commission can't become {to}.",
+            f"This commission is already {commission.get_status_display().lower()}; "
+            f"it can't become {to}.",
         )
     before = commission.status
     commission.status = to

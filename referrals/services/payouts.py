@@ -109,7 +109,8 @@ def payout_batch_build(
     return batch
 
 
-def _needs_second_approval(batch: PayoutBatch) -> bool:
+def payout_batch_needs_second_approval(batch: PayoutBatch) -> bool:
+    """Above the programme's dual-approval limit a second, different manager must approve."""
     limit = batch.programme.dual_approval_above
     return bool(limit) and batch.total_amount > limit
 
@@ -128,7 +129,7 @@ def payout_batch_approve(*, batch_id: int, actor, password: str) -> PayoutBatch:
     now = timezone.now()
     if batch.approved_by_id is None:
         batch.approved_by, batch.approved_at = actor, now
-        if not _needs_second_approval(batch):
+        if not payout_batch_needs_second_approval(batch):
             batch.status = PayoutBatch.Status.APPROVED
         action = "batch_approved"
     else:

@@ -301,7 +301,11 @@ def test_groups_are_offered_only_the_permissions_that_do_something(client, manag
     }
 
     assert {"view_order", "view_commission", "view_ledgerentry", "view_fraudsignal"} <= codenames
-    assert {"add_order", "change_commission", "delete_ledgerentry"}.isdisjoint(codenames)
+    # "Change" on commissions is what lets a group approve and reject them in the queue.
+    assert {"change_commission", "view_auditevent", "approve_payoutbatch"} <= codenames
+    assert {"add_order", "add_commission", "delete_ledgerentry", "change_auditevent"}.isdisjoint(
+        codenames
+    )
     assert {"change_advocate", "add_repcode", "change_repcode", "add_programme"} <= codenames
     assert {"add_advocate", "delete_advocate", "delete_repcode", "delete_programme"}.isdisjoint(
         codenames
