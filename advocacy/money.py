@@ -19,6 +19,10 @@ CURRENCY_EXPONENTS = {
     "PLN": 2,
     "JPY": 0,
 }
+# The largest amount we accept anywhere (minor units): ten trillion euros, far inside a 64-bit
+# column. Anything bigger is a bug or an attack, answered as bad input.
+MAX_AMOUNT = 10**15
+
 CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥"}
 CURRENCY_CHOICES = [(code, code) for code in CURRENCY_EXPONENTS]
 
@@ -54,3 +58,9 @@ def parse_money(text: str, currency: str) -> int:
     if minor != minor.to_integral_value():
         raise ValueError(f"{currency} has {exponent} decimal places")
     return int(minor)
+
+
+def minor_to_decimal(amount_minor: int, currency: str) -> Decimal:
+    """12345, "EUR" -> Decimal("123.45"); exact, for exports (CSV) rather than for people."""
+    exponent = CURRENCY_EXPONENTS.get(currency, 2)
+    return Decimal(amount_minor).scaleb(-exponent).quantize(Decimal(1).scaleb(-exponent))

@@ -1,13 +1,22 @@
 """Writes for programmes, advocates and rep codes."""
 
+import logging
+
 from allauth.account.models import EmailAddress
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .codes import normalise_code, random_code
 from .errors import ServiceError
+from .iban import validate_iban
 from .models import Advocate, Programme, RepCode
+from .tasks import payout_details_changed_email
+
+logger = logging.getLogger(__name__)
+
+ACCOUNT_HOLDER_MAX = 70  # what a SEPA credit transfer carries for the creditor's name
 
 
 def user_has_verified_email(user) -> bool:
@@ -97,3 +106,76 @@ def repcode_deactivate(*, rep_code: RepCode) -> RepCode:
     rep_code.is_active = False
     rep_code.save(update_fields=["is_active"])
     return rep_code
+
+
+@transaction.atomic
+def advocate_payout_details_update(
+    *,
+    advocate: Advocate,
+    method: str,
+    account_holder: str = "",
+    iban: str | None = None,
+    paypal_email: str = "",
+) -> Advocate:
+    """Set how `advocate` is paid; the caller has checked that its user re-authenticated.
+
+    Only the chosen method's details are kept (switching to PayPal forgets the IBAN). For a bank
+    account `iban=None` keeps the IBAN already on file, so the holder's name can be corrected
+    without typing the IBAN again. When anything changed, the advocate is emailed after commit
+    ("your payout details were changed"), so a change they didn't make doesn't go unnoticed.
+    """
+    advocate = Advocate.objects.select_for_update().get(pk=advocate.pk)
+    previous = (advocate.payout_method, advocate.payout_details or {})
+
+    if method == Advocate.PayoutMethod.BANK:
+        holder = " ".join(account_holder.split())
+        if not holder:
+            raise ServiceError(
+                "account_holder_missing",
+                "Enter the name on the bank account.",
+                field="account_holder",
+            )
+        if len(holder) > ACCOUNT_HOLDER_MAX:
+            raise ServiceError(
+                "account_holder_too_long",
+                f"Use at most {ACCOUNT_HOLDER_MAX} characters for the account holder's name.",
+                field="account_holder",
+            )
+        if not iban:
+            iban = previous[1].get("iban") if previous[0] == method else None
+            if not iban:
+                raise ServiceError("iban_missing", "Enter your IBAN.", field="iban")
+        try:
+            iban = validate_iban(iban)
+        except ValidationError as exc:
+            raise ServiceError("iban_invalid", exc.messages[0], field="iban") from exc
+        details = {"account_holder": holder, "iban": iban}
+    elif method == Advocate.PayoutMethod.PAYPAL:
+        email = paypal_email.strip()
+        try:
+            validate_email(email)
+        except ValidationError as exc:
+            raise ServiceError(
+                "paypal_email_invalid",
+                "Enter the email address of your PayPal account.",
+                field="paypal_email",
+            ) from exc
+        local, _, domain = email.rpartition("@")
+        details = {"email": f"{local}@{domain.lower()}"}
+    elif method == Advocate.PayoutMethod.STRIPE_CONNECT:
+        details = {}  # the connected account's id arrives through Stripe's onboarding
+    else:
+        raise ServiceError(
+            "payout_method_invalid", "Choose how you want to be paid.", field="method"
+        )
+
+    if (method, details) == previous:
+        return advocate
+    advocate.payout_method = method
+    advocate.payout_details = details
+    advocate.save(update_fields=["payout_method", "payout_details"])
+    # The details themselves are never logged.
+    logger.info("Payout details changed for advocate %s (method %s)", advocate.pk, method)
+    changed_at = timezone.now().isoformat()
+    transaction.on_commit(lambda: payout_details_changed_email.delay(advocate.pk, changed_at))
+    return advocate

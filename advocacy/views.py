@@ -1,26 +1,44 @@
-"""Advocate-facing pages: join a programme, the dashboard, QR downloads.
+"""Advocate-facing pages: join a programme, the dashboard, payouts, payout details, exports.
 
-Every query here is scoped to request.user. The dashboard reads referrals' selectors (allowed:
-views sit on top of both apps).
+Every query here is scoped to request.user: an advocate only ever reaches their own memberships
+(`advocacies_for_user`), and everything else is read through one of them. The dashboard reads
+referrals' selectors (allowed: views sit on top of both apps).
 """
 
+import csv
+import time
 from urllib.parse import quote
 
+from allauth.account import app_settings as account_settings
+from allauth.account.decorators import reauthentication_required
+from allauth.account.internal.flows.login import get_authentication_records
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_http_methods
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
 
 from referrals import selectors as referral_selectors
 
 from .errors import ServiceError
-from .forms import JoinForm
+from .forms import JoinForm, PayoutDetailsForm
 from .models import Advocate, Programme
+from .money import minor_to_decimal
 from .offers import offer_summary
+from .payout_details import payout_details_summary
 from .qr import qr_svg
 from .selectors import advocacies_for_user, repcode_for_user
-from .services import programme_join, user_has_verified_email
+from .services import (
+    advocate_payout_details_update,
+    programme_join,
+    user_has_verified_email,
+)
+
+PAYOUTS_PER_PAGE = 25
 
 
 @require_http_methods(["GET", "POST"])
@@ -62,13 +80,29 @@ def _share_links(url: str, text: str) -> list[dict]:
     ]
 
 
-@login_required
-def dashboard(request):
+def _selected_advocacy(request) -> tuple[Advocate | None, list[Advocate]]:
+    """The user's membership picked by ?programme=<slug> (else their first), and all of them.
+
+    The only way these pages find an advocate: a slug that isn't one of the user's own
+    memberships falls back to their first, so nobody can reach someone else's data by URL.
+    """
     advocacies = advocacies_for_user(request.user)
     if not advocacies:
-        return render(request, "advocacy/dashboard_empty.html", {})
+        return None, []
     slug = request.GET.get("programme")
-    advocate = next((a for a in advocacies if a.programme.slug == slug), advocacies[0])
+    return next((a for a in advocacies if a.programme.slug == slug), advocacies[0]), advocacies
+
+
+def _programme_query(advocate: Advocate) -> str:
+    """The query string that keeps the selected programme on links between these pages."""
+    return "?programme=" + quote(advocate.programme.slug, safe="")
+
+
+@login_required
+def dashboard(request):
+    advocate, advocacies = _selected_advocacy(request)
+    if advocate is None:
+        return render(request, "advocacy/dashboard_empty.html", {})
     codes = referral_selectors.advocate_codes(advocate)
     primary = codes[0] if codes else None
     share_text = f"{offer_summary(advocate.programme)} at {advocate.programme.name} with my code"
@@ -84,6 +118,9 @@ def dashboard(request):
         "share_links": _share_links(primary.get_share_url(), share_text) if primary else [],
         "qr_svg": qr_svg(primary.get_share_url()).decode() if primary else "",
         "stats": referral_selectors.advocate_stats(advocate),
+        "balance": referral_selectors.advocate_balance(advocate),
+        "payout_details": payout_details_summary(advocate),
+        "programme_query": _programme_query(advocate),
         "recent": referral_selectors.advocate_recent_referrals(advocate),
         "weekly": [
             {"week": week, "total": total, "height": round(100 * total / top) if top else 0}
@@ -101,4 +138,149 @@ def qr_download(request, code: str):
         raise Http404("No such code.")
     response = HttpResponse(qr_svg(rep.get_share_url(), scale=10), content_type="image/svg+xml")
     response["Content-Disposition"] = f'attachment; filename="streetteam-{rep.code}.svg"'
+    return response
+
+
+@login_required
+@require_GET
+def payout_history(request):
+    advocate, advocacies = _selected_advocacy(request)
+    if advocate is None:
+        return redirect("dashboard")
+    paginator = Paginator(referral_selectors.advocate_payouts(advocate), PAYOUTS_PER_PAGE)
+    context = {
+        "advocacies": advocacies,
+        "advocate": advocate,
+        "programme": advocate.programme,
+        "programme_query": _programme_query(advocate),
+        "balance": referral_selectors.advocate_balance(advocate),
+        "payout_details": payout_details_summary(advocate),
+        "page": paginator.get_page(request.GET.get("page")),
+    }
+    return render(request, "advocacy/payouts.html", context)
+
+
+def _signed_in_recently(request) -> bool:
+    """A password login within the re-authentication window counts as recent authentication.
+
+    allauth 65.21's `did_recently_reauthenticate` only counts an explicit re-authentication, so
+    on its own it would ask for the password again a minute after logging in with it. The login
+    record (allauth's `record_authentication`, kept in the session) proves the same thing.
+    """
+    window = account_settings.REAUTHENTICATION_TIMEOUT
+    now = time.time()
+    return any(
+        record.get("method") == "password" and now - record.get("at", 0) < window
+        for record in get_authentication_records(request, request.user)
+    )
+
+
+@login_required
+@reauthentication_required(enabled=lambda request: not _signed_in_recently(request))
+@require_http_methods(["GET", "POST"])
+@never_cache
+def payout_settings(request):
+    """Choose how to be paid. Behind recent authentication: whoever changes where the money goes
+    must have typed the password in the last few minutes (allauth's re-authentication)."""
+    advocate, advocacies = _selected_advocacy(request)
+    if advocate is None:
+        return redirect("dashboard")
+    current = payout_details_summary(advocate)
+    masked_iban = current.destination if current.method == Advocate.PayoutMethod.BANK else ""
+    context = {
+        "advocacies": advocacies,
+        "advocate": advocate,
+        "programme": advocate.programme,
+        "programme_query": _programme_query(advocate),
+        "payout_details": current,
+    }
+    if request.method == "GET":
+        details = advocate.payout_details or {}
+        form = PayoutDetailsForm(
+            masked_iban=masked_iban,
+            initial={
+                "method": advocate.payout_method or None,
+                "account_holder": details.get("account_holder", ""),
+                "paypal_email": details.get("email", ""),
+            },
+        )
+        return render(request, "advocacy/payout_settings.html", {**context, "form": form})
+
+    form = PayoutDetailsForm(request.POST, masked_iban=masked_iban)
+    context["form"] = form
+    if not form.is_valid():
+        return render(request, "advocacy/payout_settings.html", context, status=400)
+    before = (advocate.payout_method, advocate.payout_details)
+    try:
+        updated = advocate_payout_details_update(advocate=advocate, **form.service_kwargs())
+    except ServiceError as exc:
+        form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        return render(request, "advocacy/payout_settings.html", context, status=400)
+    if (updated.payout_method, updated.payout_details) == before:
+        messages.info(request, "Nothing changed: your payout details are as they were.")
+    else:
+        messages.success(
+            request,
+            f"Your payout details are saved. We have emailed {request.user.email} to confirm "
+            "the change.",
+        )
+    return redirect(reverse("payout_settings") + _programme_query(advocate))
+
+
+class _Echo:
+    """A file-like object whose write() hands back the line, for streaming csv.writer output."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv_safe(text: str) -> str:
+    """Text a spreadsheet won't run as a formula (order ids come from the merchant's store)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+COMMISSION_CSV_HEADER = [
+    "date",
+    "order_id",
+    "order_net_amount",
+    "commission",
+    "currency",
+    "status",
+    "held_until",
+]
+
+
+def _commission_csv_lines(rows):
+    writer = csv.writer(_Echo())
+    yield writer.writerow(COMMISSION_CSV_HEADER)
+    for placed_at, order_id, net, amount, currency, status, hold_until in rows:
+        yield writer.writerow(
+            [
+                timezone.localtime(placed_at).date().isoformat(),
+                _csv_safe(order_id),
+                minor_to_decimal(net, currency),
+                minor_to_decimal(amount, currency),
+                currency,
+                status,
+                timezone.localtime(hold_until).date().isoformat(),
+            ]
+        )
+
+
+@login_required
+@require_GET
+def commissions_csv(request):
+    """The advocate's own commissions in the selected programme, streamed as CSV."""
+    advocate, _ = _selected_advocacy(request)
+    if advocate is None:
+        raise Http404("You haven't joined a programme yet.")
+    rows = referral_selectors.advocate_commissions_export(advocate)
+    response = StreamingHttpResponse(
+        _commission_csv_lines(rows), content_type="text/csv; charset=utf-8"
+    )
+    filename = (
+        f"streetteam-{advocate.programme.slug}-commissions-{timezone.localdate():%Y-%m-%d}.csv"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "private, no-store"
     return response

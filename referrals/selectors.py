@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db.models import Q, Sum
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
@@ -12,8 +12,18 @@ from advocacy.offers import offer_summary
 
 from .cookies import referral_from_request
 from .landing import landing_url
-from .models import Click, Commission, Order
+from .models import (
+    AuditEvent,
+    Click,
+    Commission,
+    FraudSignal,
+    LedgerEntry,
+    Order,
+    Payout,
+    PayoutBatch,
+)
 from .services.codes import repcode_find, repcode_unusable_reason
+from .services.ledger import PAYABLE_ENTRIES
 
 
 @dataclass(frozen=True)
@@ -23,6 +33,8 @@ class ReferralTarget:
     code: str
     url: str
     window_days: int
+    # True when the link leads to the merchant's own site (programme.landing_url).
+    external: bool
 
 
 def referral_target(code: str) -> ReferralTarget | None:
@@ -31,12 +43,15 @@ def referral_target(code: str) -> ReferralTarget | None:
     if repcode_unusable_reason(rep) is not None:
         return None
     programme = rep.advocate.programme
+    url = landing_url(programme, rep.code)
     return ReferralTarget(
         rep_code_id=rep.pk,
         advocate_id=rep.advocate_id,
         code=rep.code,
-        url=landing_url(programme, rep.code),
+        url=url,
         window_days=programme.attribution_window_days,
+        # Our own pages are relative paths; an absolute URL is the merchant's site.
+        external=not url.startswith("/"),
     )
 
 
@@ -129,3 +144,227 @@ def advocate_weekly_earnings(advocate: Advocate, weeks: int = 12) -> list[tuple]
 
 def advocate_codes(advocate: Advocate) -> list[RepCode]:
     return list(advocate.codes.filter(is_active=True).order_by("created_at"))
+
+
+@dataclass(frozen=True)
+class AdvocateBalance:
+    """An advocate's money in their programme's currency, from the ledger and their payouts.
+
+    held + payable is their balance (the sum of their ledger entries). `payable` follows
+    `services.ledger.payable_balance` and can be negative after a refund on paid-out money.
+    """
+
+    currency: str
+    held: int  # commissions still pending (or frozen by a dispute): not payable yet
+    payable: int  # approved and not yet gathered into a payout
+    reversed: int  # taken back after refunds and disputes, as a positive figure
+    paid_out: int  # payouts that were sent
+    in_flight: int  # payouts built but not sent yet (pending or processing)
+    threshold: int  # the programme's smallest payout
+
+    @property
+    def minimum_payout(self) -> int:
+        return max(self.threshold, 1)
+
+    @property
+    def reaches_threshold(self) -> bool:
+        return self.payable >= self.minimum_payout
+
+    @property
+    def to_threshold(self) -> int:
+        """How much more must become payable before the next payout includes them."""
+        return max(self.minimum_payout - self.payable, 0)
+
+
+def advocate_balance(advocate: Advocate) -> AdvocateBalance:
+    """The dashboard's balance by status, in two queries whatever the volume."""
+    programme = advocate.programme
+    currency = programme.currency
+    ledger = LedgerEntry.objects.filter(advocate=advocate, currency=currency).aggregate(
+        total=Sum("amount", default=0),
+        payable=Sum("amount", filter=PAYABLE_ENTRIES, default=0),
+        reversed=Sum("amount", filter=Q(kind=LedgerEntry.Kind.REVERSED), default=0),
+    )
+    payouts = Payout.objects.filter(advocate=advocate, currency=currency).aggregate(
+        paid=Sum("amount", filter=Q(status=Payout.Status.PAID), default=0),
+        in_flight=Sum(
+            "amount",
+            filter=Q(status__in=[Payout.Status.PENDING, Payout.Status.PROCESSING]),
+            default=0,
+        ),
+    )
+    return AdvocateBalance(
+        currency=currency,
+        held=ledger["total"] - ledger["payable"],
+        payable=ledger["payable"],
+        reversed=-ledger["reversed"],
+        paid_out=payouts["paid"],
+        in_flight=payouts["in_flight"],
+        threshold=programme.payout_threshold,
+    )
+
+
+def advocate_payouts(advocate: Advocate):
+    """The advocate's payouts, newest first (retries after a failure are payouts of their own)."""
+    return Payout.objects.filter(advocate=advocate).order_by("-created_at", "-id")
+
+
+def advocate_commissions_export(advocate: Advocate):
+    """Every commission of the advocate, oldest sale first, as tuples for a CSV export:
+    (placed_at, order external id, order net amount, commission amount, currency, status,
+    hold_until). Streams in chunks: fine for an advocate with a long history."""
+    return (
+        Commission.objects.filter(advocate=advocate)
+        .order_by("order__placed_at", "id")
+        .values_list(
+            "order__placed_at",
+            "order__external_id",
+            "order__net_amount",
+            "amount",
+            "currency",
+            "status",
+            "hold_until",
+        )
+        .iterator(chunk_size=2000)
+    )
+
+
+# ------------------------------------------------------------------------------
+# The managers' admin: the commission queue, the audit trail and payout batches
+
+
+class SubqueryCount(Subquery):
+    """How many rows a correlated queryset has, as an integer column (no join, no GROUP BY)."""
+
+    template = "(SELECT COUNT(*) FROM (%(subquery)s) _count)"
+    output_field = IntegerField()
+
+
+def commission_queue() -> QuerySet[Commission]:
+    """Commissions as managers review them, each with `has_open_fraud`: its order carries a
+    fraud signal nobody has resolved yet."""
+    open_signal = FraudSignal.objects.filter(order=OuterRef("order"), resolved_at__isnull=True)
+    return Commission.objects.select_related(
+        "order__programme", "advocate__user", "advocate__programme", "payout"
+    ).annotate(has_open_fraud=Exists(open_signal))
+
+
+def commissions_ready_for_review(
+    queryset: QuerySet[Commission], *, now=None
+) -> QuerySet[Commission]:
+    """Pending, past their hold and not frozen: what a manager may approve today."""
+    return queryset.filter(
+        status=Commission.Status.PENDING, frozen=False, hold_until__lte=now or timezone.now()
+    )
+
+
+def audit_trail(obj) -> QuerySet[AuditEvent]:
+    """Every audit row about one money object (a commission, an order, a batch, a payout)."""
+    return AuditEvent.objects.filter(
+        object_type=obj._meta.model_name, object_id=obj.pk
+    ).select_related("actor")
+
+
+def audit_events_for_batch(batch_id: int) -> QuerySet[AuditEvent]:
+    """The batch's own rows and those of its payouts (retries included)."""
+    payout_ids = Payout.objects.filter(batch_id=batch_id).values("pk")
+    return AuditEvent.objects.filter(
+        Q(object_type="payoutbatch", object_id=batch_id)
+        | Q(object_type="payout", object_id__in=payout_ids)
+    ).select_related("actor")
+
+
+def commission_ledger(commission: Commission) -> QuerySet[LedgerEntry]:
+    return LedgerEntry.objects.filter(commission=commission).order_by("created_at", "id")
+
+
+def payout_batch_lines(batch: PayoutBatch) -> QuerySet[Payout]:
+    """The batch's payouts, one line per advocate (and per retry), with what a reviewer must
+    see before approving: `open_fraud_signals` on the advocate or their orders,
+    `frozen_commissions` (an open dispute) and `commission_count` (what the payout settles)."""
+    advocate = OuterRef("advocate")
+    open_signals = FraudSignal.objects.filter(
+        Q(advocate=advocate) | Q(order__advocate=advocate), resolved_at__isnull=True
+    ).values("pk")
+    frozen = Commission.objects.filter(advocate=advocate, frozen=True).values("pk")
+    settled = Commission.objects.filter(payout=OuterRef("pk")).values("pk")
+    return (
+        batch.payouts.select_related("advocate__user", "retry_of")
+        .annotate(
+            open_fraud_signals=SubqueryCount(open_signals),
+            frozen_commissions=SubqueryCount(frozen),
+            commission_count=SubqueryCount(settled),
+            retried=Exists(Payout.objects.filter(retry_of=OuterRef("pk"))),
+        )
+        .order_by("id")
+    )
+
+
+@dataclass(frozen=True)
+class BatchProgress:
+    paid: int
+    failed: int  # failed and not retried (a retry is a payout of its own)
+    pending: int  # pending or processing
+    paid_amount: int
+    open_amount: int
+
+    @property
+    def total(self) -> int:
+        return self.paid + self.failed + self.pending
+
+    @property
+    def settled(self) -> int:
+        return self.paid + self.failed
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.settled / self.total) if self.total else 100
+
+
+def payout_batch_progress(batch: PayoutBatch) -> BatchProgress:
+    open_statuses = [Payout.Status.PENDING, Payout.Status.PROCESSING]
+    counts = batch.payouts.aggregate(
+        paid=Count("pk", filter=Q(status=Payout.Status.PAID)),
+        failed=Count("pk", filter=Q(status=Payout.Status.FAILED, retry__isnull=True)),
+        pending=Count("pk", filter=Q(status__in=open_statuses)),
+        paid_amount=Sum("amount", filter=Q(status=Payout.Status.PAID), default=0),
+        open_amount=Sum("amount", filter=Q(status__in=open_statuses), default=0),
+    )
+    return BatchProgress(**counts)
+
+
+def payout_batch_export(batch: PayoutBatch) -> QuerySet[Payout]:
+    """The payouts still to be paid by hand (the manual backend's CSV), with their advocates."""
+    return (
+        batch.payouts.filter(status=Payout.Status.PENDING)
+        .select_related("advocate__user")
+        .order_by("id")
+    )
+
+
+def audit_actions() -> list[str]:
+    """Every action name the audit log holds, for the log's filter."""
+    return list(AuditEvent.objects.order_by("action").values_list("action", flat=True).distinct())
+
+
+def link_referral_for_visitor(visitor_id: str):
+    """The last link click by this visitor (the st_vid cookie value), as a LinkReferral.
+
+    Clicks reach the table through the click buffer, so one from the last few seconds may not
+    be there yet; such a fast order is attributed by the code the shop passes instead.
+    """
+    from .cookies import LinkReferral
+
+    if not visitor_id or not visitor_id.isalnum():
+        return None
+    click = (
+        Click.objects.filter(visitor_id=visitor_id)
+        .select_related("rep_code")
+        .order_by("-created_at")
+        .first()
+    )
+    if click is None:
+        return None
+    return LinkReferral(
+        code=click.rep_code.code, visitor_id=visitor_id, clicked_at=click.created_at
+    )
