@@ -65,6 +65,8 @@ INSTALLED_APPS = [
     # Accounts
     "allauth",
     "allauth.account",
+    # REST API (its Swagger UI is served from its own static files, no CDN)
+    "ninja",
     # Streetteam (cms -> referrals -> advocacy -> accounts)
     "accounts",
     "advocacy",
@@ -242,6 +244,11 @@ STREETTEAM_SANDBOX_STORE = env.bool("STREETTEAM_SANDBOX_STORE", default=DEBUG)
 # drain explicitly). Ignored when STREETTEAM_CLICK_BUFFER_URL points at Redis.
 STREETTEAM_CLICK_FLUSH_SECONDS = env.float("STREETTEAM_CLICK_FLUSH_SECONDS", default=1.0)
 STREETTEAM_CLICK_BUFFER_URL = env.str("STREETTEAM_CLICK_BUFFER_URL", default="")
+# Misses per IP address ("count/seconds") before failed code lookups and /r/ misses get 429.
+STREETTEAM_RATE_LIMITS = {
+    "code_lookup": env.str("STREETTEAM_RATE_LIMIT_CODE_LOOKUP", default="30/600"),
+    "redirect_miss": env.str("STREETTEAM_RATE_LIMIT_REDIRECT_MISS", default="30/600"),
+}
 # Salt for hashing IP addresses and emails; defaults to a value derived from SECRET_KEY.
 STREETTEAM_HASH_SALT = env.str("STREETTEAM_HASH_SALT", default="")
 

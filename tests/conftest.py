@@ -7,6 +7,7 @@ from wagtail.models import Page, Site
 from referrals import clickbuffer
 
 from .factories import PASSWORD, AdvocateFactory, ProgrammeFactory, RepCodeFactory, UserFactory
+from .fakes.stripe_server import FakeStripe
 
 
 def pytest_configure(config):
@@ -33,6 +34,15 @@ def _fresh_state():
     yield
     clickbuffer._buffer = None
     cache.clear()
+
+
+@pytest.fixture
+def fake_stripe(settings):
+    """tests/fakes/stripe_server.py on a free loopback port; stripe_api talks to it."""
+    with FakeStripe() as server:
+        settings.STRIPE_API_BASE = server.url
+        settings.STRIPE_SECRET_KEY = "sk_test_streetteam"
+        yield server
 
 
 @pytest.fixture

@@ -1,0 +1,63 @@
+"""Browser fixtures: one headless Debian Chromium per test module, a fresh context per user.
+
+Never `playwright install`: the suite drives the system Chromium (`make test` installs it when it
+is missing). Without it these tests fail loudly rather than skip.
+"""
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-gpu",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One Chromium per test module, and Django's async-safety check off only while it runs.
+
+    Playwright's sync API runs an event loop in the test thread, and Django's ORM refuses sync
+    calls from a thread with a running loop (SynchronousOnlyOperation). The tests' own ORM calls
+    are plain sync code, so lifting the check is safe here, and nowhere else.
+    """
+    if not CHROMIUM.exists():
+        pytest.fail(
+            f"{CHROMIUM} not found: the e2e tests need Debian's Chromium. Run `make browser` "
+            "(or `apt-get install chromium` as root). Do not run `playwright install`.",
+            pytrace=False,
+        )
+    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def new_page(browser, live_server):
+    """Open a page in a fresh browser context (its own cookies: one per person in the story)."""
+    contexts = []
+
+    def _new_page(*, clipboard: bool = False):
+        context = browser.new_context(
+            base_url=live_server.url, viewport={"width": 1280, "height": 900}
+        )
+        if clipboard:
+            context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield _new_page
+    for context in contexts:
+        context.close()
