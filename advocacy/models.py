@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
-from django.db.models.functions import Upper
+from django.db.models.functions import Lower, Upper
 from django.urls import reverse
 
 from .money import CURRENCY_CHOICES
@@ -217,3 +217,41 @@ class RepCode(models.Model):
 
     def get_share_url(self) -> str:
         return settings.SITE_URL + reverse("referral_redirect", kwargs={"code": self.code})
+
+
+class Customer(models.Model):
+    """A shop customer, for finding likely advocates (order history in, loyalty score out).
+
+    Imported from Stripe, CSV or the API; one row per email address (stored lower-case).
+    Amounts in minor units of `currency`.
+    """
+
+    class Source(models.TextChoices):
+        API = "api", "API"
+        STRIPE = "stripe", "Stripe"
+        CSV = "csv", "CSV import"
+
+    email = models.EmailField(unique=True)
+    name = models.CharField(max_length=150, blank=True)
+    external_id = models.CharField(max_length=255, blank=True, help_text="The shop's own id.")
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.API)
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    order_count = models.PositiveIntegerField(default=0)
+    total_spent = models.PositiveBigIntegerField(default=0)
+    first_order_at = models.DateTimeField(null=True, blank=True)
+    last_order_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "customer"
+        verbose_name_plural = "customers"
+        ordering = ["-last_order_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(email=Lower(F("email"))), name="customer_email_lower"
+            ),
+        ]
+
+    def __str__(self):
+        return self.email

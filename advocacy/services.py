@@ -179,3 +179,94 @@ def advocate_payout_details_update(
     changed_at = timezone.now().isoformat()
     transaction.on_commit(lambda: payout_details_changed_email.delay(advocate.pk, changed_at))
     return advocate
+
+
+CUSTOMER_BATCH_LIMIT = 1000
+
+
+def customers_upsert(*, rows: list[dict], source: str = "api") -> dict:
+    """Insert or update shop customers by email, in one statement whatever the batch size.
+
+    Each row: email, currency, and optionally name, external_id, order_count, total_spent,
+    first_order_at, last_order_at. A bad row rejects the whole batch (nothing changes) with the
+    row's index in the error, so the caller can fix it and send again.
+    """
+    from django.core.validators import validate_email
+
+    from .models import Customer
+    from .money import CURRENCY_EXPONENTS, MAX_AMOUNT
+
+    if not rows:
+        raise ServiceError("customers_empty", "Send at least one customer.")
+    if len(rows) > CUSTOMER_BATCH_LIMIT:
+        raise ServiceError(
+            "customers_too_many", f"Send at most {CUSTOMER_BATCH_LIMIT} customers per request."
+        )
+    by_email: dict[str, Customer] = {}
+    for index, row in enumerate(rows):
+        email = (row.get("email") or "").strip().lower()
+        try:
+            validate_email(email)
+        except ValidationError as exc:
+            raise ServiceError(
+                "customer_invalid", f"Customer {index}: not an email address.", field="email"
+            ) from exc
+        currency = row.get("currency") or ""
+        if currency not in CURRENCY_EXPONENTS:
+            raise ServiceError(
+                "customer_invalid",
+                f"Customer {index}: unsupported currency {currency!r}.",
+                field="currency",
+            )
+        total = row.get("total_spent") or 0
+        count = row.get("order_count") or 0
+        if not (0 <= total <= MAX_AMOUNT) or not (0 <= count <= 10**9):
+            raise ServiceError(
+                "customer_invalid",
+                f"Customer {index}: totals must be between 0 and a sane maximum.",
+            )
+        first, last = row.get("first_order_at"), row.get("last_order_at")
+        for moment in (first, last):
+            if moment is not None and timezone.is_naive(moment):
+                raise ServiceError(
+                    "customer_invalid", f"Customer {index}: order times need a time zone."
+                )
+        if first and last and last < first:
+            raise ServiceError(
+                "customer_invalid", f"Customer {index}: the last order is before the first."
+            )
+        by_email[email] = Customer(
+            email=email,
+            name=(row.get("name") or "")[:150],
+            external_id=(row.get("external_id") or "")[:255],
+            source=source,
+            currency=currency,
+            order_count=count,
+            total_spent=total,
+            first_order_at=first,
+            last_order_at=last,
+        )
+    existing = set(
+        Customer.objects.filter(email__in=list(by_email)).values_list("email", flat=True)
+    )
+    now = timezone.now()
+    for customer in by_email.values():
+        customer.created_at = customer.updated_at = now
+    Customer.objects.bulk_create(
+        list(by_email.values()),
+        update_conflicts=True,
+        unique_fields=["email"],
+        update_fields=[
+            "name",
+            "external_id",
+            "source",
+            "currency",
+            "order_count",
+            "total_spent",
+            "first_order_at",
+            "last_order_at",
+            "updated_at",
+        ],
+        batch_size=500,
+    )
+    return {"created": len(by_email) - len(existing), "updated": len(existing)}

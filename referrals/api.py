@@ -20,6 +20,7 @@ from ninja.security import HttpBearer
 from advocacy.errors import ServiceError
 from advocacy.models import Advocate
 from advocacy.money import MAX_AMOUNT
+from advocacy.services import CUSTOMER_BATCH_LIMIT, customers_upsert
 
 from . import ratelimit
 from .models import IdempotencyKey, Order
@@ -409,3 +410,42 @@ def advocate_stats_read(request, advocate_id: int):
         "paid": stats.paid,
         "reversed": stats.reversed,
     }
+
+
+# ------------------------------------------------------------------------------- customers
+
+
+class CustomerIn(Schema):
+    email: str = Field(..., max_length=254)
+    currency: str = Field(..., min_length=3, max_length=3)
+    name: str | None = Field(None, max_length=150)
+    external_id: str | None = Field(None, max_length=255)
+    order_count: int = Field(0, ge=0, le=10**9)
+    total_spent: int = Field(0, ge=0, le=MAX_AMOUNT, description="minor units")
+    first_order_at: datetime | None = None
+    last_order_at: datetime | None = None
+
+
+class CustomersIn(Schema):
+    customers: list[CustomerIn] = Field(..., min_length=1, max_length=CUSTOMER_BATCH_LIMIT)
+
+
+class CustomersOut(Schema):
+    created: int
+    updated: int
+
+
+@api.post(
+    "/customers",
+    response={200: CustomersOut, **ERRORS},
+    summary="Import customers in bulk (for finding likely advocates)",
+)
+def customers_import(request, payload: CustomersIn):
+    """Upsert up to 1,000 customers by email with their order history. A bad row rejects the
+    whole batch, naming the row. Customers are shop-wide: this needs an unscoped key."""
+    if request.auth.programmes.exists():
+        return _error(
+            api, request, 403, "forbidden", "Importing customers needs a key for all programmes."
+        )
+    result = customers_upsert(rows=[c.dict() for c in payload.customers], source="api")
+    return result

@@ -385,3 +385,82 @@ def test_the_link_script_is_served(client):
     source = open(path).read()  # noqa: PTH123
     assert "window.Streetteam" in source
     assert "data-streetteam-code" in source
+
+
+# ------------------------------------------------------------------------------- customers
+
+
+@pytest.fixture
+def shop_key(db):
+    _, plaintext = api_key_create(name="Whole shop")
+    return plaintext
+
+
+def post_customers(client, key, customers):
+    return client.post(
+        "/api/v1/customers",
+        {"customers": customers},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {key}",
+    )
+
+
+def test_customers_are_imported_and_updated_by_email(client, shop_key):
+    from advocacy.models import Customer
+
+    first = post_customers(
+        client,
+        shop_key,
+        [
+            {"email": "Ann@Example.com", "currency": "EUR", "order_count": 3, "total_spent": 9000},
+            {"email": "bo@example.com", "currency": "EUR", "order_count": 1, "total_spent": 1200},
+        ],
+    )
+    assert first.status_code == 200
+    assert first.json() == {"created": 2, "updated": 0}
+    again = post_customers(
+        client,
+        shop_key,
+        [{"email": "ann@example.com", "currency": "EUR", "order_count": 4, "total_spent": 12000}],
+    )
+    assert again.json() == {"created": 0, "updated": 1}
+    ann = Customer.objects.get(email="ann@example.com")
+    assert (ann.order_count, ann.total_spent) == (4, 12000)
+    assert Customer.objects.count() == 2
+
+
+def test_one_bad_customer_rejects_the_batch_and_names_it(client, shop_key):
+    from advocacy.models import Customer
+
+    response = post_customers(
+        client,
+        shop_key,
+        [
+            {"email": "ok@example.com", "currency": "EUR"},
+            {"email": "not-an-email", "currency": "EUR"},
+        ],
+    )
+    error = assert_error(response, 422, "customer_invalid")
+    assert "Customer 1" in error["message"]
+    assert Customer.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "customer",
+    [
+        {"email": "a@example.com", "currency": "EUR", "total_spent": -1},
+        {"email": "a@example.com", "currency": "EURO"},
+        {"email": "a@example.com"},
+    ],
+)
+def test_bad_customer_fields_are_422(client, shop_key, customer):
+    assert_error(post_customers(client, shop_key, [customer]), 422, "invalid_request")
+
+
+def test_an_empty_customer_batch_is_422(client, shop_key):
+    assert_error(post_customers(client, shop_key, []), 422, "invalid_request")
+
+
+def test_a_programme_scoped_key_cannot_import_customers(client, key):
+    response = post_customers(client, key, [{"email": "a@example.com", "currency": "EUR"}])
+    assert_error(response, 403, "forbidden")
