@@ -15,7 +15,8 @@ from .models import Advocate
 from .payout_details import payout_details_summary
 
 
-def _send(*, to: str, subject: str, template: str, context: dict) -> None:
+def send_templated_email(*, to: str, subject: str, template: str, context: dict) -> None:
+    """Send emails/<template>.txt with emails/<template>.html as its HTML alternative."""
     context = {**context, "SITE_URL": settings.SITE_URL}
     text = render_to_string(f"emails/{template}.txt", context)
     html = render_to_string(f"emails/{template}.html", context)
@@ -27,7 +28,7 @@ def _send(*, to: str, subject: str, template: str, context: dict) -> None:
 def payout_details_changed_email(*, advocate_id: int, changed_at: str) -> None:
     """Tell the advocate their payout details changed, showing only the masked destination."""
     advocate = Advocate.objects.select_related("user", "programme").get(pk=advocate_id)
-    _send(
+    send_templated_email(
         to=advocate.user.email,
         subject=f"Your payout details were changed · {advocate.programme.name}",
         template="payout_details_changed",

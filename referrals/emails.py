@@ -3,9 +3,7 @@
 Transactional: they go to every advocate whatever their marketing preferences.
 """
 
-from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
+from advocacy.emails import send_templated_email
 
 from .models import Commission, Payout
 
@@ -20,21 +18,12 @@ PAYOUT_SUBJECTS = {
 }
 
 
-def _send(*, to: str, subject: str, template: str, context: dict) -> None:
-    context = {**context, "SITE_URL": settings.SITE_URL}
-    text = render_to_string(f"emails/{template}.txt", context)
-    html = render_to_string(f"emails/{template}.html", context)
-    message = EmailMultiAlternatives(subject=subject, body=text, to=[to])
-    message.attach_alternative(html, "text/html")
-    message.send()
-
-
 def commission_email(*, commission_id: int, event: str) -> None:
     commission = Commission.objects.select_related(
         "advocate__user", "advocate__programme", "order"
     ).get(pk=commission_id)
     advocate = commission.advocate
-    _send(
+    send_templated_email(
         to=advocate.user.email,
         subject=f"{COMMISSION_SUBJECTS[event]} · {advocate.programme.name}",
         template=f"commission_{event}",
@@ -47,7 +36,7 @@ def payout_email(*, payout_id: int, event: str) -> None:
         pk=payout_id
     )
     advocate = payout.advocate
-    _send(
+    send_templated_email(
         to=advocate.user.email,
         subject=f"{PAYOUT_SUBJECTS[event]} · {advocate.programme.name}",
         template=f"payout_{event}",
