@@ -1,12 +1,14 @@
 """The "Referrals" menu of the Wagtail admin (orders, the commission queue, fraud signals, the
-ledger and the audit log) and the "Payouts" area (payout batches).
+ledger, the audit log and merchant API keys) and the "Payouts" area (payout batches).
 
 Every model here is read-only to Wagtail's generic views: each permission policy denies add,
 change and delete, and the viewsets route no view for them (listing, search, filters and
 inspect only). Money moves only through services, behind the views in `referrals.admin_views`:
 approving or rejecting commissions (Django's "change" permission on commissions, checked there,
 not through the policy, so the generic edit view stays off) and everything about payout batches
-(the payout permission, `services.payouts.APPROVE_PERMISSION`).
+(the payout permission, `services.payouts.APPROVE_PERMISSION`). API keys are made and revoked
+the same way (Django's "add" and "change" permissions on API keys, checked by their own views):
+the generic add view would store whatever the form holds, and a key is revoked, never deleted.
 """
 
 from django.contrib.auth.models import Permission
@@ -24,7 +26,7 @@ from django_filters import (
 )
 from wagtail import hooks
 from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
-from wagtail.admin.ui.tables import Column, DateColumn, TitleColumn
+from wagtail.admin.ui.tables import Column, DateColumn, StatusTagColumn, TitleColumn
 from wagtail.admin.views.generic import InspectView
 from wagtail.admin.viewsets.model import ModelViewSetGroup
 from wagtail.admin.widgets import BooleanRadioSelect, HeaderButton
@@ -36,10 +38,18 @@ from advocacy.money import format_money
 from advocacy.wagtail_hooks import ListingIndexView, ReadOnlyModelViewSet, read_only_policy
 
 from . import admin_views, selectors
-from .models import AuditEvent, Commission, FraudSignal, LedgerEntry, Order, PayoutBatch
+from .models import (
+    ApiKey,
+    AuditEvent,
+    Commission,
+    FraudSignal,
+    LedgerEntry,
+    Order,
+    PayoutBatch,
+)
 
 # Registered before any viewset asks the registry (Wagtail 8 refuses a late registration).
-for _model in (Order, Commission, FraudSignal, LedgerEntry, AuditEvent, PayoutBatch):
+for _model in (Order, Commission, FraudSignal, LedgerEntry, AuditEvent, PayoutBatch, ApiKey):
     register_permission_policy(_model, read_only_policy(_model))
 
 
@@ -418,6 +428,82 @@ class AuditEventViewSet(ReadOnlyModelViewSet):
     inspect_view_fields = ["created_at", "actor", "action", "object_id", "reason", "data"]
 
 
+# ------------------------------------------------------------------------------
+# Merchant API keys
+
+
+class ApiKeyFilterSet(WagtailFilterSet):
+    active = BooleanFilter(
+        field_name="revoked_at", lookup_expr="isnull", label="Active", widget=BooleanRadioSelect
+    )
+    programme = ModelChoiceFilter(
+        field_name="programmes", queryset=Programme.objects.all(), label="Programme"
+    )
+
+    class Meta:
+        model = ApiKey
+        fields = []
+
+
+class NeverDateColumn(DateColumn):
+    """A date, or "Never" when there is none (a key not used yet)."""
+
+    cell_template_name = "referrals/admin/tables/date_or_never_cell.html"
+
+
+class ApiKeyViewSet(ReadOnlyModelViewSet):
+    """The listing shows a key's prefix only; the secret is shown once, by the create view, and
+    only its hash is stored. Keys are revoked, not deleted (orders they recorded point at them
+    through the idempotency log), and never edited."""
+
+    model = ApiKey
+    name = "api_keys"
+    url_prefix = "api-keys"
+    icon = "key"
+    menu_label = "API keys"
+    index_view_class = admin_views.ApiKeyIndexView
+    inspect_view_enabled = False
+    list_display = [
+        "name",
+        Column("key", label="Key", accessor=admin_views.api_key_display, sort_key="prefix"),
+        Column("programmes", label="Programmes", accessor=admin_views.api_key_scope),
+        Column(
+            "created_by", label="Created by", accessor=lambda k: getattr(k.created_by, "email", "-")
+        ),
+        DateColumn("created_at", label="Created", sort_key="created_at"),
+        NeverDateColumn("last_used_at", label="Last used", sort_key="last_used_at"),
+        StatusTagColumn(
+            "status",
+            label="Status",
+            accessor=lambda k: "Active" if k.is_active else "Revoked",
+            primary=lambda k: k.is_active,
+        ),
+    ]
+    filterset_class = ApiKeyFilterSet
+    search_fields = ["name", "prefix"]
+    list_select_related = ("created_by",)
+    list_prefetch_related = ("programmes",)
+
+    def get_urlpatterns(self):
+        return [
+            *super().get_urlpatterns(),
+            path("new/", self.construct_view(admin_views.ApiKeyCreateView), name="new"),
+            path(
+                "<int:pk>/revoke/",
+                self.construct_view(admin_views.ApiKeyRevokeView),
+                name="revoke",
+            ),
+        ]
+
+    def get_permissions_to_register(self):
+        # "Add" creates keys and "change" revokes them, through the views above; there is no
+        # delete permission to offer (a key is revoked, never deleted).
+        return Permission.objects.filter(
+            content_type__app_label="referrals",
+            codename__in=["view_apikey", "add_apikey", "change_apikey"],
+        )
+
+
 class ReferralsGroup(ModelViewSetGroup):
     menu_label = "Referrals"
     menu_icon = "link"
@@ -428,6 +514,7 @@ class ReferralsGroup(ModelViewSetGroup):
         FraudSignalViewSet,
         LedgerEntryViewSet,
         AuditEventViewSet,
+        ApiKeyViewSet,
     )
 
 
