@@ -17,7 +17,8 @@ THREADS = 20
 @pytest.fixture(autouse=True)
 def _postgresql_only(request):
     if request.node.get_closest_marker("pg") and connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL: run `python -m tests.pg.run` (part of `make test`)")
+        # Fail, don't skip: a PostgreSQL test that didn't run on PostgreSQL proved nothing.
+        pytest.fail("needs PostgreSQL: run `python -m tests.pg.run` (part of `make test`)")
 
 
 @dataclass
