@@ -3,11 +3,16 @@
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
 
+from advocacy.errors import ServiceError
 from advocacy.models import Advocate, RewardKind
 from advocacy.money import percent_of
 
 from ..models import Commission, LedgerEntry, Order
+from .audit import audit
+from .ledger import commission_outstanding
 
 
 def commission_amount(advocate: Advocate, base_amount: int) -> int:
@@ -73,10 +78,6 @@ def commission_transition(
 ) -> Commission:
     """Move a (locked) commission one step forward, with its audit row. The only place that
     changes Commission.status, so the TRANSITIONS map is the whole truth."""
-    from advocacy.errors import ServiceError
-
-    from .audit import audit
-
     if to not in Commission.TRANSITIONS[commission.status]:
         raise ServiceError(
             "transition_invalid",
@@ -100,10 +101,6 @@ def commission_transition(
 @transaction.atomic
 def commission_approve(*, commission_id: int, actor=None, reason: str = "") -> Commission:
     """Approve a pending commission whose hold has ended (a manager, or the auto-approve rule)."""
-    from django.utils import timezone
-
-    from advocacy.errors import ServiceError
-
     commission = _locked(commission_id)
     if commission.frozen:
         raise ServiceError("commission_frozen", "This commission is frozen by an open dispute.")
@@ -121,10 +118,6 @@ def commission_approve(*, commission_id: int, actor=None, reason: str = "") -> C
 @transaction.atomic
 def commission_reject(*, commission_id: int, actor, reason: str) -> Commission:
     """Reject a pending commission: it never becomes payable; its earning is netted out."""
-    from advocacy.errors import ServiceError
-
-    from .ledger import commission_outstanding
-
     if not reason.strip():
         raise ServiceError("reason_required", "Say why the commission is rejected.", field="reason")
     commission = _locked(commission_id)
@@ -150,9 +143,6 @@ def commissions_release_held(*, now=None) -> dict:
     """The periodic step: commissions whose hold has ended are approved automatically when the
     programme allows it (amount within its auto-approve limit, no fraud signal on the order);
     the rest stay pending and appear in the managers' queue as ready for review."""
-    from django.db.models import F, Q
-    from django.utils import timezone
-
     now = now or timezone.now()
     due = Commission.objects.filter(
         status=Commission.Status.PENDING, frozen=False, hold_until__lte=now
@@ -183,6 +173,6 @@ def commissions_release_held(*, now=None) -> dict:
 
 
 def _notify(commission: Commission, event: str) -> None:
-    from ..tasks import commission_email
+    from ..tasks import commission_email  # here, not at the top: tasks import services
 
     transaction.on_commit(lambda: commission_email.delay(commission.pk, event))
