@@ -8,6 +8,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from .cache import targets_invalidate
 from .codes import normalise_code, random_code
 from .errors import ServiceError
 from .iban import validate_iban
@@ -69,6 +70,7 @@ def programme_join(*, user, programme: Programme, accept_terms: bool) -> Advocat
             return Advocate.objects.get(user=user, programme=programme)
     if not advocate.codes.filter(is_active=True).exists():
         repcode_issue(advocate=advocate)
+    targets_invalidate()  # the advocate's codes work from now on
     return advocate
 
 
@@ -77,11 +79,11 @@ def repcode_issue(*, advocate: Advocate, channel: str = "", attempts: int = 5) -
     for _ in range(attempts):
         try:
             with transaction.atomic():
-                return RepCode.objects.create(
-                    code=random_code(), advocate=advocate, channel=channel
-                )
+                rep = RepCode.objects.create(code=random_code(), advocate=advocate, channel=channel)
         except IntegrityError:
             continue
+        targets_invalidate()  # a cached "unknown code" for it would hide it
+        return rep
     raise ServiceError("code_collision", "Could not find a free code; please try again.")
 
 
@@ -99,12 +101,14 @@ def repcode_create_vanity(*, advocate: Advocate, code: str, channel: str = "") -
             rep.save()
     except IntegrityError as exc:
         raise ServiceError("code_taken", f"The code {normalised} is already taken.") from exc
+    targets_invalidate()
     return rep
 
 
 def repcode_deactivate(*, rep_code: RepCode) -> RepCode:
     rep_code.is_active = False
     rep_code.save(update_fields=["is_active"])
+    targets_invalidate()
     return rep_code
 
 

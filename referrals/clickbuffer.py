@@ -8,19 +8,67 @@
   Clicks still in memory are lost if the process dies; production uses Redis.
 - redis (STREETTEAM_CLICK_BUFFER_URL=redis://...): a list; pushes survive web restarts and any
   worker can drain it.
+
+A drain (`clicks_drain`) goes: `draining()` (a lock: one drain at a time), then per batch
+`pop_batch` -> bulk insert -> `ack`, or `requeue` when the insert fails.
+
+With Redis nothing popped is lost if the draining process dies between the pop and the insert:
+`pop_batch` moves the batch, in one Lua script (atomic), from the head of `streetteam:clicks` onto a
+processing list `streetteam:clicks:processing`, and `ack` deletes that list only after the insert
+committed. While the processing list is not empty, `pop_batch` hands back *its* contents instead
+of popping new clicks, so the next drain (after the dead one's lock expired) writes the orphaned
+batch first; `requeue` moves it back to the head of the queue. The drain lock (SET NX with an
+expiry, released only by its owner) keeps two drains from sharing the processing list. Delivery is
+at-least-once: a process that dies after the insert committed and before `ack` leaves a batch
+that is written again (a few duplicate clicks after a crash, never a lost one).
 """
 
 import json
 import logging
 import threading
 import time
+import uuid
 from collections import deque
+from contextlib import contextmanager
 
 from .conf import app_settings
 
 logger = logging.getLogger(__name__)
 
 _REDIS_KEY = "streetteam:clicks"
+_REDIS_PROCESSING_KEY = "streetteam:clicks:processing"
+_REDIS_LOCK_KEY = "streetteam:clicks:drain-lock"
+# Longer than any batch insert takes; a drain that died holding the lock frees it after this.
+DRAIN_LOCK_SECONDS = 300
+
+# KEYS[1] queue, KEYS[2] processing; ARGV[1] batch size. The unacknowledged batch if there is
+# one, else up to ARGV[1] clicks moved from the queue's head onto the processing list.
+_POP_BATCH = """
+local pending = redis.call('LRANGE', KEYS[2], 0, -1)
+if #pending > 0 then return pending end
+local items = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
+if #items == 0 then return items end
+redis.call('LTRIM', KEYS[1], #items, -1)
+for i = 1, #items, 1000 do
+  redis.call('RPUSH', KEYS[2], unpack(items, i, math.min(i + 999, #items)))
+end
+return items
+"""
+
+# KEYS[1] queue, KEYS[2] processing: put the unacknowledged batch back at the queue's head,
+# in its order.
+_REQUEUE = """
+local pending = redis.call('LRANGE', KEYS[2], 0, -1)
+for i = #pending, 1, -1 do redis.call('LPUSH', KEYS[1], pending[i]) end
+redis.call('DEL', KEYS[2])
+return #pending
+"""
+
+# KEYS[1] lock, ARGV[1] token: release only a lock we still own.
+_UNLOCK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
 
 
 class MemoryClickBuffer:
@@ -44,6 +92,13 @@ class MemoryClickBuffer:
     def requeue(self, items: list[dict]) -> None:
         with self._lock:
             self._items.extendleft(reversed(items))
+
+    def ack(self, items: list[dict]) -> None:
+        """The batch is in the database (nothing to do: a popped batch lives only in memory)."""
+
+    @contextmanager
+    def draining(self):
+        yield True
 
     def __len__(self) -> int:
         return len(self._items)
@@ -77,20 +132,41 @@ class RedisClickBuffer:
         import redis
 
         self._redis = redis.Redis.from_url(url)
+        self._pop_batch = self._redis.register_script(_POP_BATCH)
+        self._requeue = self._redis.register_script(_REQUEUE)
+        self._unlock = self._redis.register_script(_UNLOCK)
 
     def push(self, item: dict) -> None:
         self._redis.rpush(_REDIS_KEY, json.dumps(item, separators=(",", ":")))
 
     def pop_batch(self, size: int) -> list[dict]:
-        raw = self._redis.lpop(_REDIS_KEY, size) or []
+        raw = self._pop_batch(keys=[_REDIS_KEY, _REDIS_PROCESSING_KEY], args=[size])
         return [json.loads(x) for x in raw]
 
     def requeue(self, items: list[dict]) -> None:
-        if items:
-            self._redis.lpush(_REDIS_KEY, *[json.dumps(x) for x in reversed(items)])
+        self._requeue(keys=[_REDIS_KEY, _REDIS_PROCESSING_KEY])
+
+    def ack(self, items: list[dict]) -> None:
+        self._redis.delete(_REDIS_PROCESSING_KEY)
+
+    @contextmanager
+    def draining(self):
+        """True when this process holds the drain lock; False while another drain runs."""
+        token = uuid.uuid4().hex
+        acquired = bool(self._redis.set(_REDIS_LOCK_KEY, token, nx=True, ex=DRAIN_LOCK_SECONDS))
+        try:
+            yield acquired
+        finally:
+            if acquired:
+                self._unlock(keys=[_REDIS_LOCK_KEY], args=[token])
 
     def __len__(self) -> int:
-        return int(self._redis.llen(_REDIS_KEY))
+        """Clicks not in the database yet: queued, plus an unacknowledged batch."""
+        with self._redis.pipeline(transaction=False) as pipe:
+            pipe.llen(_REDIS_KEY)
+            pipe.llen(_REDIS_PROCESSING_KEY)
+            queued, processing = pipe.execute()
+        return int(queued) + int(processing)
 
 
 _buffer = None

@@ -29,6 +29,11 @@ class AppSettings:
         return getattr(settings, "STREETTEAM_CLICK_BATCH_SIZE", 5000)
 
     @property
+    def TARGET_CACHE_SECONDS(self) -> int:
+        """How long /r/<CODE> trusts a cached code lookup (changes invalidate it sooner)."""
+        return getattr(settings, "STREETTEAM_TARGET_CACHE_SECONDS", 300)
+
+    @property
     def RATE_LIMITS(self) -> dict:
         """Misses allowed per IP address, as "count/seconds", before answers turn to 429."""
         defaults = {"code_lookup": "30/600", "redirect_miss": "30/600"}

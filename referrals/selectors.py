@@ -10,6 +10,7 @@ from django.utils import timezone
 from advocacy.models import Advocate, Programme, RepCode
 from advocacy.offers import offer_summary
 
+from .cache import MISS, cache_target, cached_target, target_cache_key
 from .cookies import referral_from_request
 from .landing import landing_url
 from .models import (
@@ -38,7 +39,22 @@ class ReferralTarget:
 
 
 def referral_target(code: str) -> ReferralTarget | None:
-    """Where a click on /r/<code> goes, or None when the code can't be used (friendly 404)."""
+    """Where a click on /r/<code> goes, or None when the code can't be used (friendly 404).
+
+    Answered from the cache when it can (no query on a warm cache); see referrals.cache.
+    """
+    key = target_cache_key(code)
+    if key is None:
+        return None
+    cached = cached_target(key)
+    if cached is not None:
+        return None if cached == MISS else cached
+    target = _referral_target_uncached(code)
+    cache_target(key, target)
+    return target
+
+
+def _referral_target_uncached(code: str) -> ReferralTarget | None:
     rep = repcode_find(code)
     if repcode_unusable_reason(rep) is not None:
         return None

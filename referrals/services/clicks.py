@@ -37,30 +37,38 @@ def click_record(
 
 
 def clicks_drain(*, max_batches: int = 100) -> int:
-    """Move buffered clicks into the Click table in batches; returns how many were written."""
+    """Move buffered clicks into the Click table in batches; returns how many were written.
+
+    One drain at a time (another running drain makes this return 0); a batch is acknowledged to
+    the buffer only once inserted, and put back if the insert fails (see referrals.clickbuffer).
+    """
     buffer = get_click_buffer()
     written = 0
-    for _ in range(max_batches):
-        batch = buffer.pop_batch(app_settings.CLICK_BATCH_SIZE)
-        if not batch:
-            break
-        rows = [
-            Click(
-                rep_code_id=item["rep_code_id"],
-                advocate_id=item["advocate_id"],
-                created_at=datetime.fromisoformat(item["at"]),
-                visitor_id=item["visitor_id"],
-                ip_hash=item["ip_hash"],
-                user_agent=item["user_agent"],
-                referrer=item["referrer"],
-                landing=item["landing"],
-            )
-            for item in batch
-        ]
-        try:
-            Click.objects.bulk_create(rows, batch_size=1000)
-        except Exception:
-            buffer.requeue(batch)
-            raise
-        written += len(rows)
+    with buffer.draining() as ours:
+        if not ours:
+            return 0
+        for _ in range(max_batches):
+            batch = buffer.pop_batch(app_settings.CLICK_BATCH_SIZE)
+            if not batch:
+                break
+            rows = [
+                Click(
+                    rep_code_id=item["rep_code_id"],
+                    advocate_id=item["advocate_id"],
+                    created_at=datetime.fromisoformat(item["at"]),
+                    visitor_id=item["visitor_id"],
+                    ip_hash=item["ip_hash"],
+                    user_agent=item["user_agent"],
+                    referrer=item["referrer"],
+                    landing=item["landing"],
+                )
+                for item in batch
+            ]
+            try:
+                Click.objects.bulk_create(rows, batch_size=1000)
+            except Exception:
+                buffer.requeue(batch)
+                raise
+            buffer.ack(batch)
+            written += len(rows)
     return written

@@ -195,8 +195,8 @@ class TestClickPath:
             response = client.get(f"/r/{rep_code.code}")
         assert response.status_code == 302
         statements = [q["sql"].lstrip().split()[0].upper() for q in queries]
-        assert statements, "the code lookup reads the database"
-        assert set(statements) == {"SELECT"}, statements
+        # Reads at most (a warm code cache makes none: tests/referrals/test_hot_path.py).
+        assert set(statements) <= {"SELECT"}, statements
         assert not Click.objects.exists()
         assert len(get_click_buffer()) == 1
 

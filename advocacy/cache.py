@@ -1,0 +1,62 @@
+"""The "targets generation": one number in the cache that is part of every cached code lookup.
+
+`referrals.cache` keeps what `/r/<CODE>` needs (the code's ReferralTarget, or a miss) under a key
+that includes this number, so bumping it makes every cached lookup unreachable at once, whatever
+changed: a code, an advocate, a programme or the campaign page a programme lands on. Old entries
+simply expire. It lives here, not in referrals, because advocacy's services must bump it and
+advocacy does not import referrals.
+
+Invalidate from services (and from referrals.receivers, for admin edits that bypass them), never
+from a model's save(). Inside a transaction the number is bumped now and again after commit, so a
+request that cached the old rows between the two can't keep them alive. `QuerySet.update()`
+bypasses all of this: call `targets_invalidate()` after one.
+"""
+
+import time
+
+from django.core.cache import cache
+from django.db import connection, transaction
+
+_GENERATION_KEY = "streetteam:targets:generation"
+
+
+def targets_generation() -> int:
+    generation = cache.get(_GENERATION_KEY)
+    if generation is None:
+        # First use, or the cache lost the key: start from the clock, so no generation number
+        # handed out before can come back (that would revive entries cached under it).
+        cache.add(_GENERATION_KEY, time.time_ns(), timeout=None)
+        generation = cache.get(_GENERATION_KEY, 0)
+    return generation
+
+
+def _bump() -> None:
+    try:
+        cache.incr(_GENERATION_KEY)
+    except ValueError:  # the key is missing: any new number will do
+        cache.add(_GENERATION_KEY, time.time_ns(), timeout=None)
+
+
+def targets_invalidate() -> None:
+    """Forget every cached code lookup (now, and again when the current transaction commits)."""
+    _bump()
+    if connection.in_atomic_block:
+        transaction.on_commit(_bump)
+
+
+# What a cached ReferralTarget is made of, per model: a save that touches none of these fields
+# (update_fields) leaves every cached lookup valid, e.g. an advocate's new payout details.
+_TARGET_FIELDS = {
+    "programme": {"status", "landing_url", "attribution_window_days"},
+    "advocate": {"status", "programme", "programme_id"},
+    "repcode": {"code", "is_active", "advocate", "advocate_id"},
+}
+
+
+def targets_invalidate_after_save(model_name: str, update_fields=None) -> None:
+    """targets_invalidate(), unless a save with `update_fields` changed nothing lookups use."""
+    if update_fields is not None and not (
+        set(update_fields) & _TARGET_FIELDS.get(model_name, set())
+    ):
+        return
+    targets_invalidate()

@@ -1,0 +1,122 @@
+"""/r/<CODE> on a warm cache: no database query at all, and every change is seen at once."""
+
+import pytest
+from django.core.cache import cache
+
+from advocacy.models import Advocate, Programme
+from advocacy.services import repcode_create_vanity, repcode_deactivate
+from referrals.cache import targets_generation, targets_invalidate
+from referrals.clickbuffer import get_click_buffer
+from referrals.selectors import referral_target
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_warm_redirect_makes_no_query(client, rep_code, campaign_page, django_assert_num_queries):
+    first = client.get(f"/r/{rep_code.code}")
+    assert first.status_code == 302
+    with django_assert_num_queries(0):
+        second = client.get(f"/r/{rep_code.code.lower()}")
+    assert second.status_code == 302
+    assert second["Location"] == first["Location"]
+    assert len(get_click_buffer()) == 2  # both clicks recorded
+
+
+def test_a_warm_miss_makes_no_query(client, db, django_assert_num_queries):
+    # The lookup, that is: the 404 page's template may read Wagtail's site.
+    assert client.get("/r/NOSUCHCODE").status_code == 404
+    with django_assert_num_queries(0):
+        assert referral_target("nosuchcode") is None
+
+
+def test_junk_makes_no_query(db, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        assert referral_target("\x00\x00\x00") is None
+        assert referral_target("a b") is None
+
+
+def _warm(client, code):
+    assert client.get(f"/r/{code}").status_code == 302
+
+
+def test_deactivating_a_code_is_seen_at_once(client, rep_code):
+    _warm(client, rep_code.code)
+    repcode_deactivate(rep_code=rep_code)
+    assert client.get(f"/r/{rep_code.code}").status_code == 404
+
+
+def test_a_new_vanity_code_replaces_a_cached_miss(client, advocate):
+    assert client.get("/r/ANNA10").status_code == 404
+    repcode_create_vanity(advocate=advocate, code="anna10")
+    assert client.get("/r/ANNA10").status_code == 302
+
+
+@pytest.mark.parametrize("status", [Advocate.Status.PAUSED, Advocate.Status.BANNED])
+def test_pausing_the_advocate_by_a_plain_save_is_seen_at_once(client, rep_code, status):
+    _warm(client, rep_code.code)
+    advocate = Advocate.objects.get(pk=rep_code.advocate_id)
+    advocate.status = status
+    advocate.save()  # as the Wagtail admin's edit view does
+    assert client.get(f"/r/{rep_code.code}").status_code == 404
+
+
+def test_pausing_the_programme_by_a_plain_save_is_seen_at_once(client, rep_code):
+    _warm(client, rep_code.code)
+    programme = Programme.objects.get(pk=rep_code.advocate.programme_id)
+    programme.status = Programme.Status.PAUSED
+    programme.save()
+    assert client.get(f"/r/{rep_code.code}").status_code == 404
+    programme.status = Programme.Status.ACTIVE
+    programme.save()
+    assert client.get(f"/r/{rep_code.code}").status_code == 302
+
+
+def test_a_code_deactivated_by_a_plain_save_is_seen_at_once(client, rep_code):
+    _warm(client, rep_code.code)
+    rep_code.is_active = False
+    rep_code.save()
+    assert client.get(f"/r/{rep_code.code}").status_code == 404
+
+
+def test_a_changed_landing_url_is_seen_at_once(client, rep_code):
+    _warm(client, rep_code.code)
+    programme = rep_code.advocate.programme
+    programme.landing_url = "https://shop.example/spring"
+    programme.save()
+    response = client.get(f"/r/{rep_code.code}")
+    assert response["Location"].startswith("https://shop.example/spring?ref=")
+
+
+def test_publishing_a_campaign_page_changes_where_links_land(client, rep_code, home_page):
+    from cms.models import CampaignPage
+
+    before = client.get(f"/r/{rep_code.code}")["Location"]
+    page = home_page.add_child(
+        instance=CampaignPage(
+            title="Spring", slug="spring", programme=rep_code.advocate.programme, live=False
+        )
+    )
+    assert client.get(f"/r/{rep_code.code}")["Location"] == before  # a draft changes nothing
+    page.save_revision().publish()
+    after = client.get(f"/r/{rep_code.code}")["Location"]
+    assert after != before
+    assert "/spring/" in after
+    CampaignPage.objects.get(pk=page.pk).unpublish()
+    assert client.get(f"/r/{rep_code.code}")["Location"] == before
+
+
+def test_queryset_update_needs_an_explicit_invalidate(client, rep_code):
+    _warm(client, rep_code.code)
+    Advocate.objects.filter(pk=rep_code.advocate_id).update(status=Advocate.Status.PAUSED)
+    assert client.get(f"/r/{rep_code.code}").status_code == 302  # still cached: documented
+    targets_invalidate()
+    assert client.get(f"/r/{rep_code.code}").status_code == 404
+
+
+def test_the_generation_survives_a_lost_key():
+    first = targets_generation()
+    cache.clear()
+    second = targets_generation()
+    assert second != first
+    targets_invalidate()
+    assert targets_generation() != second
