@@ -5,12 +5,14 @@ from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
 from referrals.api import api
+from referrals.stripe_events import stripe_webhook
 
 urlpatterns = [
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
     path("account/", include("allauth.urls")),
     path("api/v1/", api.urls),
+    path("stripe/webhook/", stripe_webhook, name="stripe_webhook"),
     path("", include("advocacy.urls")),
     path("", include("referrals.urls")),
 ]

@@ -4,7 +4,7 @@ import stripe
 from celery import shared_task
 
 from . import emails
-from .services import clicks, commissions, payouts
+from .services import clicks, commissions, payouts, stripe_events
 
 
 @shared_task(name="referrals.tasks.clicks_drain", ignore_result=True)
@@ -38,3 +38,8 @@ def commission_email(commission_id: int, event: str) -> None:
 @shared_task(name="referrals.tasks.payout_email", ignore_result=True)
 def payout_email(payout_id: int, event: str) -> None:
     emails.payout_email(payout_id=payout_id, event=event)
+
+
+@shared_task(name="referrals.tasks.stripe_event_apply", ignore_result=True)
+def stripe_event_apply(event_pk: int) -> None:
+    stripe_events.stripe_event_apply(event_pk)

@@ -1,0 +1,397 @@
+"""The Stripe webhook: signed fixtures built here (Stripe's v1 scheme: HMAC-SHA256 over
+f"{timestamp}.{body}"), posted to /stripe/webhook/, applied by the task on commit."""
+
+import hashlib
+import hmac
+import itertools
+import json
+import time
+
+import pytest
+
+from referrals.models import Commission, LedgerEntry, Order, WebhookEvent
+from referrals.services.stripe_events import stripe_event_replay
+
+pytestmark = pytest.mark.django_db
+
+URL = "/stripe/webhook/"
+SECRET = "whsec_test_streetteam"
+_ids = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def _webhook_secret(settings):
+    settings.STRIPE_WEBHOOK_SECRETS = [SECRET]
+
+
+def sign(body: str, secret: str = SECRET, timestamp: int | None = None) -> str:
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    mac = hmac.new(secret.encode(), f"{timestamp}.{body}".encode(), hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={mac}"
+
+
+def event(type_: str, obj: dict, *, event_id: str | None = None) -> dict:
+    return {
+        "id": event_id or f"evt_{next(_ids)}",
+        "object": "event",
+        "type": type_,
+        "livemode": False,
+        "created": int(time.time()),
+        "data": {"object": obj},
+    }
+
+
+def payment_intent(pi_id="pi_1", *, amount=10_000, code="", email="shopper@example.com", **meta):
+    metadata = {"rep_code": code} if code else {}
+    metadata.update({k: str(v) for k, v in meta.items()})
+    return {
+        "id": pi_id,
+        "object": "payment_intent",
+        "amount": amount,
+        "amount_received": amount,
+        "currency": "eur",
+        "status": "succeeded",
+        "metadata": metadata,
+        "receipt_email": email,
+        "customer": "cus_1",
+        "created": int(time.time()),
+    }
+
+
+def charge(pi_id: str, refunds: list[tuple[str, int]]) -> dict:
+    return {
+        "id": "ch_1",
+        "object": "charge",
+        "payment_intent": pi_id,
+        "amount": 10_000,
+        "amount_refunded": sum(amount for _, amount in refunds),
+        "refunds": {
+            "object": "list",
+            "data": [
+                {"id": rid, "object": "refund", "amount": amount, "status": "succeeded"}
+                for rid, amount in refunds
+            ],
+        },
+    }
+
+
+def post(client, payload: dict, *, secret: str = SECRET, timestamp: int | None = None):
+    body = json.dumps(payload)
+    return client.post(
+        URL,
+        data=body,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=sign(body, secret, timestamp),
+    )
+
+
+def deliver(client, capture, payload: dict, **kwargs):
+    with capture(execute=True):
+        response = post(client, payload, **kwargs)
+    assert response.status_code == 200, response.content
+    return response
+
+
+def reversals(order: Order) -> list[int]:
+    return sorted(
+        entry.amount
+        for entry in LedgerEntry.objects.filter(
+            commission__order=order, kind=LedgerEntry.Kind.REVERSED
+        )
+    )
+
+
+def test_payment_intent_succeeded_creates_one_order_and_pending_commission(
+    client, django_capture_on_commit_callbacks, rep_code
+):
+    payload = event("payment_intent.succeeded", payment_intent(code=rep_code.code))
+
+    first = deliver(client, django_capture_on_commit_callbacks, payload)
+    second = deliver(client, django_capture_on_commit_callbacks, payload)
+
+    order = Order.objects.get()
+    assert (order.source, order.external_id, order.currency) == ("stripe", "pi_1", "EUR")
+    assert order.gross_amount == order.net_amount == 10_000
+    assert order.rep_code == rep_code
+    [commission] = order.commissions.all()
+    assert commission.status == Commission.Status.PENDING
+    assert commission.advocate == rep_code.advocate
+    assert first.json()["duplicate"] is False
+    assert second.json()["duplicate"] is True
+    stored = WebhookEvent.objects.get()
+    assert stored.stripe_id == payload["id"]
+    assert stored.status == WebhookEvent.Status.PROCESSED
+    assert stored.attempts == 1
+
+
+def test_metadata_discount_gives_gross_before_discount(
+    client, django_capture_on_commit_callbacks, rep_code
+):
+    payload = event(
+        "payment_intent.succeeded",
+        payment_intent(amount=8_000, code=rep_code.code, discount_amount=2_000),
+    )
+
+    deliver(client, django_capture_on_commit_callbacks, payload)
+
+    order = Order.objects.get()
+    assert (order.gross_amount, order.discount_amount, order.net_amount) == (10_000, 2_000, 8_000)
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        pytest.param(lambda body, ts: sign(body, "whsec_forged", ts), id="forged"),
+        pytest.param(lambda body, ts: sign(body + " ", SECRET, ts), id="other-body"),
+        pytest.param(lambda body, ts: sign(body, SECRET, ts - 301), id="stale"),
+        pytest.param(lambda body, ts: f"t={ts}", id="no-signature"),
+        pytest.param(lambda body, ts: "", id="missing"),
+    ],
+)
+def test_bad_signature_is_refused_and_nothing_stored(
+    client, django_capture_on_commit_callbacks, rep_code, tamper
+):
+    body = json.dumps(event("payment_intent.succeeded", payment_intent(code=rep_code.code)))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            URL,
+            data=body,
+            content_type="application/json",
+            HTTP_STRIPE_SIGNATURE=tamper(body, int(time.time())),
+        )
+
+    assert response.status_code == 400
+    assert "error" in response.json()
+    assert not WebhookEvent.objects.exists()
+    assert not Order.objects.exists()
+
+
+def test_timestamp_within_tolerance_is_accepted(client, django_capture_on_commit_callbacks):
+    payload = event("customer.created", {"id": "cus_1"})
+
+    deliver(client, django_capture_on_commit_callbacks, payload, timestamp=int(time.time()) - 250)
+
+    assert WebhookEvent.objects.count() == 1
+
+
+def test_a_rotated_second_secret_also_works(
+    client, django_capture_on_commit_callbacks, settings, rep_code
+):
+    settings.STRIPE_WEBHOOK_SECRETS = ["whsec_old", "whsec_new"]
+
+    deliver(
+        client,
+        django_capture_on_commit_callbacks,
+        event("payment_intent.succeeded", payment_intent(code=rep_code.code)),
+        secret="whsec_new",
+    )
+
+    assert Order.objects.count() == 1
+
+
+def test_not_configured_answers_503(client, settings):
+    settings.STRIPE_WEBHOOK_SECRETS = []
+
+    response = post(client, event("payment_intent.succeeded", payment_intent()))
+
+    assert response.status_code == 503
+    assert response.json() == {"error": "Stripe webhooks are not configured."}
+    assert not WebhookEvent.objects.exists()
+
+
+def test_get_is_not_allowed(client):
+    assert client.get(URL).status_code == 405
+
+
+def test_checkout_session_then_payment_intent_is_one_order(
+    client, django_capture_on_commit_callbacks, rep_code
+):
+    session = {
+        "id": "cs_test_1",
+        "object": "checkout.session",
+        "mode": "payment",
+        "payment_status": "paid",
+        "payment_intent": "pi_1",
+        "amount_total": 9_000,
+        "currency": "eur",
+        "client_reference_id": rep_code.code,
+        "metadata": {},
+        "total_details": {"amount_discount": 2_000, "amount_tax": 1_000, "amount_shipping": 0},
+        "customer_details": {"email": "shopper@example.com"},
+        "created": int(time.time()),
+    }
+
+    deliver(
+        client, django_capture_on_commit_callbacks, event("checkout.session.completed", session)
+    )
+    deliver(
+        client,
+        django_capture_on_commit_callbacks,
+        event("payment_intent.succeeded", payment_intent(amount=9_000, code=rep_code.code)),
+    )
+
+    order = Order.objects.get()
+    assert order.external_id == "pi_1"
+    assert (order.gross_amount, order.discount_amount, order.net_amount) == (10_000, 2_000, 8_000)
+    assert order.tax_amount == 1_000
+    assert order.rep_code == rep_code
+    assert order.commissions.count() == 1
+    assert set(WebhookEvent.objects.values_list("status", flat=True)) == {"processed"}
+
+
+def test_each_refund_reversed_by_its_own_amount_never_the_cumulative_one(
+    client, django_capture_on_commit_callbacks, rep_code
+):
+    deliver(
+        client,
+        django_capture_on_commit_callbacks,
+        event("payment_intent.succeeded", payment_intent(code=rep_code.code)),
+    )
+    first = event("charge.refunded", charge("pi_1", [("re_1", 3_000)]))
+    # Stripe lists the newest refund first; amount_refunded is now 5_000 (cumulative).
+    second = event("charge.refunded", charge("pi_1", [("re_2", 2_000), ("re_1", 3_000)]))
+
+    deliver(client, django_capture_on_commit_callbacks, first)
+    deliver(client, django_capture_on_commit_callbacks, second)
+    deliver(client, django_capture_on_commit_callbacks, second)
+
+    order = Order.objects.get()
+    assert sorted(order.refunds.values_list("amount", flat=True)) == [2_000, 3_000]
+    assert reversals(order) == [-300, -200]
+    assert order.status == Order.Status.PARTIALLY_REFUNDED
+    assert WebhookEvent.objects.filter(type="charge.refunded").count() == 2
+
+
+def test_refund_before_its_payment_fails_then_replay_applies_it(
+    client, django_capture_on_commit_callbacks, rep_code
+):
+    refund = event("charge.refunded", charge("pi_1", [("re_1", 10_000)]))
+
+    deliver(client, django_capture_on_commit_callbacks, refund)
+
+    stored = WebhookEvent.objects.get(stripe_id=refund["id"])
+    assert stored.status == WebhookEvent.Status.FAILED
+    assert "order_not_found" in stored.error
+    assert "pi_1" in stored.error
+
+    deliver(
+        client,
+        django_capture_on_commit_callbacks,
+        event("payment_intent.succeeded", payment_intent(code=rep_code.code)),
+    )
+    order = Order.objects.get()
+    assert not order.refunds.exists()  # the payment event doesn't apply the earlier refund
+
+    with django_capture_on_commit_callbacks(execute=True):
+        stored = stripe_event_replay(stored.pk)
+        again = stripe_event_replay(stored.pk)
+
+    order.refresh_from_db()
+    assert stored.status == again.status == WebhookEvent.Status.PROCESSED
+    assert stored.error == ""
+    assert stored.attempts == 2
+    assert order.status == Order.Status.REFUNDED
+    assert reversals(order) == [-1_000]
+    assert order.commissions.get().status == Commission.Status.REVERSED
+
+
+def test_dispute_created_then_lost_reverses_the_commission(
+    client, django_capture_on_commit_callbacks, rep_code
+):
+    deliver(
+        client,
+        django_capture_on_commit_callbacks,
+        event("payment_intent.succeeded", payment_intent(code=rep_code.code)),
+    )
+    dispute = {"id": "dp_1", "object": "dispute", "charge": "ch_1", "payment_intent": "pi_1"}
+
+    deliver(
+        client,
+        django_capture_on_commit_callbacks,
+        event("charge.dispute.created", {**dispute, "status": "needs_response"}),
+    )
+    commission = Commission.objects.get()
+    assert commission.frozen
+
+    deliver(
+        client,
+        django_capture_on_commit_callbacks,
+        event("charge.dispute.closed", {**dispute, "status": "lost"}),
+    )
+
+    commission.refresh_from_db()
+    assert commission.status == Commission.Status.REVERSED
+    assert not commission.frozen
+    assert reversals(commission.order) == [-1_000]
+
+
+def test_dispute_won_restores_the_commission(client, django_capture_on_commit_callbacks, rep_code):
+    deliver(
+        client,
+        django_capture_on_commit_callbacks,
+        event("payment_intent.succeeded", payment_intent(code=rep_code.code)),
+    )
+    dispute = {"id": "dp_1", "object": "dispute", "charge": "ch_1", "payment_intent": "pi_1"}
+    deliver(
+        client,
+        django_capture_on_commit_callbacks,
+        event("charge.dispute.created", {**dispute, "status": "needs_response"}),
+    )
+    deliver(
+        client,
+        django_capture_on_commit_callbacks,
+        event("charge.dispute.closed", {**dispute, "status": "won"}),
+    )
+
+    commission = Commission.objects.get()
+    assert commission.status == Commission.Status.PENDING
+    assert not commission.frozen
+    assert reversals(commission.order) == []
+
+
+def test_unknown_type_is_stored_and_ignored(client, django_capture_on_commit_callbacks):
+    payload = event("customer.subscription.updated", {"id": "sub_1"})
+
+    response = deliver(client, django_capture_on_commit_callbacks, payload)
+
+    stored = WebhookEvent.objects.get()
+    assert response.json()["status"] == "ignored"
+    assert stored.status == WebhookEvent.Status.IGNORED
+    assert stored.payload == payload
+    assert stored.processed_at is not None
+
+
+def test_currency_mismatch_fails_the_event_without_a_500(
+    client, django_capture_on_commit_callbacks, rep_code
+):
+    pi = {**payment_intent(code=rep_code.code), "currency": "usd"}
+
+    deliver(client, django_capture_on_commit_callbacks, event("payment_intent.succeeded", pi))
+
+    stored = WebhookEvent.objects.get()
+    assert stored.status == WebhookEvent.Status.FAILED
+    assert stored.error.startswith("currency_mismatch")
+    assert not Order.objects.exists()
+
+
+def test_malformed_payload_fails_the_event(client, django_capture_on_commit_callbacks):
+    pi = {"id": "pi_1", "currency": "eur", "amount_received": "lots"}
+
+    deliver(client, django_capture_on_commit_callbacks, event("payment_intent.succeeded", pi))
+
+    stored = WebhookEvent.objects.get()
+    assert stored.status == WebhookEvent.Status.FAILED
+    assert stored.error.startswith("amount_invalid")
+
+
+def test_no_csrf_token_is_needed(django_capture_on_commit_callbacks):
+    from django.test import Client
+
+    deliver(
+        Client(enforce_csrf_checks=True),
+        django_capture_on_commit_callbacks,
+        event("customer.created", {"id": "cus_1"}),
+    )
+
+    assert WebhookEvent.objects.count() == 1
