@@ -6,7 +6,7 @@ PORT ?= 8000
 HOST ?= 127.0.0.1
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-test browser demo run test test-pg lint format clean
+.PHONY: help install install-test system-deps demo run test test-pg lint format clean
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -25,12 +25,9 @@ install: $(VENV)/.installed ## Create .venv and install the app
 
 install-test: $(VENV)/.installed-test ## Install what the tests need
 
-# The e2e tests drive Debian's Chromium (never `playwright install`); without it they fail, not skip.
-browser: ## Install Debian's Chromium for the e2e tests if missing (as root)
-	@test -x /usr/bin/chromium || { \
-	  if [ "$$(id -u)" = 0 ]; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	  else echo "/usr/bin/chromium is missing: run 'sudo apt-get install chromium'" >&2; fi; }
+# The suite drives real Chromium, PostgreSQL and Redis; without them those tests fail, not skip.
+system-deps: ## Install Debian's chromium, postgresql and redis-server if missing (as root)
+	@bash .ci/system-deps
 
 demo: install ## Migrate and load the demo data (idempotent)
 	$(PY) manage.py migrate --noinput
@@ -39,7 +36,7 @@ demo: install ## Migrate and load the demo data (idempotent)
 run: demo ## Install, migrate, seed, and serve on $(HOST):$(PORT)
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
-test: install-test browser ## Run the whole test suite (the e2e test included)
+test: install-test system-deps ## Run the whole test suite (the e2e test included)
 	$(PY) -m pytest
 	$(MAKE) --no-print-directory test-pg
 

@@ -30,7 +30,7 @@ def browser():
     """
     if not CHROMIUM.exists():
         pytest.fail(
-            f"{CHROMIUM} not found: the e2e tests need Debian's Chromium. Run `make browser` "
+            f"{CHROMIUM} not found: the e2e tests need Debian's Chromium. Run `make system-deps` "
             "(or `apt-get install chromium` as root). Do not run `playwright install`.",
             pytrace=False,
         )
