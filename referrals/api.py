@@ -24,9 +24,9 @@ from advocacy.services import CUSTOMER_BATCH_LIMIT, customers_upsert
 
 from . import ratelimit
 from .models import IdempotencyKey, Order
-from .selectors import advocate_stats, link_referral_for_visitor
+from .selectors import advocate_balance, advocate_stats, link_referral_for_visitor
 from .services.api_keys import api_key_allows, api_key_authenticate
-from .services.codes import repcode_find
+from .services.codes import repcode_find, repcode_unusable_reason
 from .services.discounts import discount_quote
 from .services.orders import order_ingest
 from .services.refunds import refund_record
@@ -176,6 +176,9 @@ def code_lookup(
     if not api_key_allows(request.auth, programme.pk):
         ratelimit.record_miss("code_lookup", ip)
         raise ServiceError("code_unknown", "No active code by that name.", field="code")
+    reason = repcode_unusable_reason(rep)
+    if reason:
+        raise ServiceError(*reason, field="code")
     discount_amount = net = None
     if amount is not None or currency is not None:
         quote = discount_quote(
@@ -185,12 +188,6 @@ def code_lookup(
             shopper_email=email or "",
         )
         discount_amount, net = quote.discount_amount, quote.net_amount
-    else:
-        from .services.codes import repcode_unusable_reason
-
-        reason = repcode_unusable_reason(rep)
-        if reason:
-            raise ServiceError(*reason, field="code")
     return {
         "valid": True,
         "code": rep.code,
@@ -383,10 +380,11 @@ class StatsOut(Schema):
     currency: str
     clicks: int
     orders: int
-    pending: int
-    approved: int
-    paid: int
-    reversed: int
+    held: int = Field(description="commissions still in their hold (or frozen by a dispute)")
+    payable: int = Field(description="approved, waiting for the next payout (may be negative)")
+    paid_out: int
+    in_flight: int = Field(description="in a payout that was built but not sent yet")
+    reversed: int = Field(description="taken back after refunds and disputes")
 
 
 @api.get(
@@ -398,17 +396,18 @@ def advocate_stats_read(request, advocate_id: int):
     advocate = Advocate.objects.select_related("programme").filter(pk=advocate_id).first()
     if advocate is None or not api_key_allows(request.auth, advocate.programme_id):
         raise ServiceError("advocate_unknown", "No advocate with that id for this key.")
-    stats = advocate_stats(advocate)
+    stats, balance = advocate_stats(advocate), advocate_balance(advocate)
     return {
         "advocate_id": advocate.pk,
         "programme": advocate.programme.slug,
         "currency": stats.currency,
         "clicks": stats.clicks,
         "orders": stats.orders,
-        "pending": stats.pending,
-        "approved": stats.approved,
-        "paid": stats.paid,
-        "reversed": stats.reversed,
+        "held": balance.held,
+        "payable": balance.payable,
+        "paid_out": balance.paid_out,
+        "in_flight": balance.in_flight,
+        "reversed": balance.reversed,
     }
 
 

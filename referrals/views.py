@@ -12,11 +12,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from advocacy.errors import ServiceError
+from advocacy.models import Programme
 
 from . import ratelimit, sandbox
 from .conf import app_settings
 from .cookies import referral_from_request, set_referral_cookie
 from .forms import CheckoutForm
+from .models import Order
 from .selectors import referral_target
 from .services.clicks import click_record
 from .services.discounts import discount_quote
@@ -170,8 +172,6 @@ def checkout(request):
 
 def thanks(request):
     _require_sandbox()
-    from .models import Order
-
     order = (
         Order.objects.filter(source="sandbox", external_id=request.GET.get("order", ""))
         .select_related("rep_code__advocate__user", "programme")
@@ -184,8 +184,6 @@ def thanks(request):
 
 def _already_paid(token: str):
     """The sandbox order a confirmed checkout token already paid for, if any."""
-    from .models import Order
-
     if not token:
         return None
     try:
@@ -196,7 +194,5 @@ def _already_paid(token: str):
 
 
 def _sandbox_currency() -> str:
-    from advocacy.models import Programme
-
     programme = Programme.objects.filter(status=Programme.Status.ACTIVE).order_by("pk").first()
     return programme.currency if programme else "EUR"

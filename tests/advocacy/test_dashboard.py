@@ -6,9 +6,16 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from referrals.models import Click, Commission
+from referrals.models import Click
+from referrals.services.commissions import commission_approve
 from referrals.services.orders import order_ingest
-from tests.factories import AdvocateFactory, RepCodeFactory, UserFactory
+from referrals.services.payouts import (
+    payout_batch_approve,
+    payout_batch_build,
+    payout_batch_execute,
+    payout_mark_paid,
+)
+from tests.factories import PASSWORD, AdvocateFactory, RepCodeFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +27,7 @@ def _click(rep_code, n=1):
     )
 
 
-def _sale(rep_code, external_id, gross):
+def _sale(rep_code, external_id, gross, placed_at=None):
     return order_ingest(
         source="api",
         external_id=external_id,
@@ -28,6 +35,7 @@ def _sale(rep_code, external_id, gross):
         gross_amount=gross,
         code=rep_code.code,
         shopper_email=f"{external_id}@shopper.example",
+        placed_at=placed_at,
     )
 
 
@@ -57,19 +65,25 @@ def test_dashboard_shows_the_code_share_link_and_qr(client, login, rep_code):
 
 
 def test_dashboard_counts_clicks_orders_and_money_by_status(client, login, rep_code):
+    """Money moved by the real services: one sale held, one approved, one paid out."""
+    manager = UserFactory(is_staff=True, is_superuser=True)
     _click(rep_code, 7)
-    pending = _sale(rep_code, "o-1", 10000).commission  # 1000 pending
-    approved = _sale(rep_code, "o-2", 5000).commission  # 500
-    paid = _sale(rep_code, "o-3", 2500).commission  # 250
-    Commission.objects.filter(pk=approved.pk).update(status=Commission.Status.APPROVED)
-    Commission.objects.filter(pk=paid.pk).update(status=Commission.Status.PAID)
-    assert pending.amount == 1000
+    long_ago = timezone.now() - timedelta(days=45)
+    _sale(rep_code, "o-1", 10000)  # 1000, still held
+    approved = _sale(rep_code, "o-2", 5000, placed_at=long_ago).commission  # 500
+    paid = _sale(rep_code, "o-3", 2500, placed_at=long_ago).commission  # 250
+    commission_approve(commission_id=paid.pk, actor=manager)
+    batch = payout_batch_build(programme_id=rep_code.advocate.programme_id, actor=manager)
+    payout_batch_approve(batch_id=batch.pk, actor=manager, password=PASSWORD)
+    payout_batch_execute(batch_id=batch.pk, actor=manager)
+    payout_mark_paid(payout_id=batch.payouts.get().pk, actor=manager)
+    commission_approve(commission_id=approved.pk, actor=manager)
 
     login(rep_code.advocate.user)
     response = client.get(reverse("dashboard"))
-    stats = response.context["stats"]
+    stats, balance = response.context["stats"], response.context["balance"]
     assert (stats.clicks, stats.orders) == (7, 3)
-    assert (stats.pending, stats.approved, stats.paid) == (1000, 500, 250)
+    assert (balance.held, balance.payable, balance.paid_out) == (1000, 500, 250)
     for shown in ("€10.00", "€5.00", "€2.50"):
         assert shown in response.text
 
@@ -81,8 +95,8 @@ def test_dashboard_shows_nothing_of_another_advocates_sales(client, login, rep_c
 
     login(rep_code.advocate.user)
     response = client.get(reverse("dashboard"))
-    stats = response.context["stats"]
-    assert (stats.clicks, stats.orders, stats.pending) == (0, 0, 0)
+    stats, balance = response.context["stats"], response.context["balance"]
+    assert (stats.clicks, stats.orders, balance.held) == (0, 0, 0)
     assert other.code not in response.text
     assert "€12.34" not in response.text
 

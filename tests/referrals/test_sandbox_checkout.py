@@ -98,14 +98,14 @@ def test_commission_shows_on_that_advocates_dashboard_only(client, login, rep_co
 
     login(rep_code.advocate.user)
     mine = client.get(reverse("dashboard"))
-    assert mine.context["stats"].pending == 1032
+    assert mine.context["balance"].held == 1032
     assert mine.context["stats"].orders == 1
     assert "€10.32" in mine.text
 
     client.logout()
     login(other.advocate.user)
     theirs = client.get(reverse("dashboard"))
-    assert theirs.context["stats"].pending == 0
+    assert theirs.context["balance"].held == 0
     assert theirs.context["stats"].orders == 0
     assert "€10.32" not in theirs.text
 
