@@ -83,6 +83,14 @@ class Programme(models.Model):
         default=0, help_text="Fixed commission in minor units (cents)."
     )
 
+    advocate_recurring_months = models.PositiveSmallIntegerField(
+        default=0,
+        help_text=(
+            "Subscriptions: the advocate also earns on renewal invoices for this many months "
+            "after the first payment; 0 = the first payment only."
+        ),
+    )
+
     attribution_window_days = models.PositiveIntegerField(
         default=30, help_text="How long after a click an order still counts."
     )
@@ -107,6 +115,10 @@ class Programme(models.Model):
         ),
     )
     terms = models.TextField(blank=True, help_text="Terms advocates accept when they join.")
+    # Stripe mirror: the coupon every rep code's promotion code hangs under (empty: not synced).
+    stripe_coupon_id = models.CharField(max_length=255, blank=True, editable=False)
+    stripe_synced_at = models.DateTimeField(null=True, blank=True, editable=False)
+    stripe_sync_error = models.TextField(blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -159,6 +171,11 @@ class Advocate(models.Model):
     # Account holder, IBAN / PayPal email; what the manual backend's CSV needs. Never logged.
     payout_details = models.JSONField(default=dict, blank=True)
     stripe_account_id = models.CharField(max_length=64, blank=True)
+    # The connected account's state as Stripe last reported it (account.updated).
+    stripe_details_submitted = models.BooleanField(default=False, editable=False)
+    stripe_payouts_enabled = models.BooleanField(default=False, editable=False)
+    stripe_requirements_due = models.JSONField(default=list, blank=True, editable=False)
+    stripe_account_updated_at = models.DateTimeField(null=True, blank=True, editable=False)
     joined_at = models.DateTimeField(null=True, blank=True)
     terms_accepted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -202,6 +219,12 @@ class RepCode(models.Model):
     )
     is_active = models.BooleanField(default=True)
     is_vanity = models.BooleanField(default=False)
+    # Stripe mirror: the promotion code with the same text (empty: not synced).
+    stripe_promotion_code_id = models.CharField(
+        max_length=255, blank=True, db_index=True, editable=False
+    )
+    stripe_synced_at = models.DateTimeField(null=True, blank=True, editable=False)
+    stripe_sync_error = models.TextField(blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -77,6 +77,8 @@ class Order(models.Model):
     )
     shopper_email_hash = models.CharField(max_length=64, blank=True, db_index=True)
     shopper_customer_id = models.CharField(max_length=255, blank=True)
+    # Stripe subscription the order (an invoice) belongs to; renewals earn through the first one.
+    subscription_id = models.CharField(max_length=255, blank=True, db_index=True)
     shopper_user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -158,6 +160,7 @@ class Commission(models.Model):
 
     class Rule(models.TextChoices):
         SALE = "sale", "Referred sale"
+        RECURRING = "recurring", "Subscription renewal"
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="commissions")
     advocate = models.ForeignKey(Advocate, on_delete=models.PROTECT, related_name="commissions")
