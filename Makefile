@@ -6,10 +6,11 @@ PORT ?= 8000
 HOST ?= 127.0.0.1
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-test system-deps demo run test test-pg lint format clean
+.PHONY: help install install-test install-prod system-deps demo run test test-pg lint format clean \
+	services services-stop run-prod bench
 
 help: ## List the commands
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,9 +22,15 @@ $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
 	$(PY) -m pip install --quiet -e ".[test]"
 	touch $@
 
+$(VENV)/.installed-prod: $(VENV)/.installed pyproject.toml
+	$(PY) -m pip install --quiet -e ".[prod]"
+	touch $@
+
 install: $(VENV)/.installed ## Create .venv and install the app
 
 install-test: $(VENV)/.installed-test ## Install what the tests need
+
+install-prod: $(VENV)/.installed-prod ## Install the production extras (gunicorn, psycopg)
 
 # The suite drives real Chromium, PostgreSQL and Redis; without them those tests fail, not skip.
 system-deps: ## Install Debian's chromium, postgresql and redis-server if missing (as root)
@@ -36,12 +43,29 @@ demo: install ## Migrate and load the demo data (idempotent)
 run: demo ## Install, migrate, seed, and serve on $(HOST):$(PORT)
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
+# PostgreSQL and Redis on loopback, data under var/services (ops/services.py). Ports: 54329 and
+# 63799, or PG_PORT=/REDIS_PORT= once (remembered); `python -m ops.services env` prints the URLs.
+services: system-deps ## Start PostgreSQL and Redis on loopback (data in var/services)
+	$(PYTHON) -m ops.services start $(if $(PG_PORT),--pg-port $(PG_PORT)) $(if $(REDIS_PORT),--redis-port $(REDIS_PORT))
+	@$(PYTHON) -m ops.services env
+
+services-stop: ## Stop them (the data stays; rm -rf var/services drops it)
+	$(PYTHON) -m ops.services stop
+
+run-prod: install-prod services ## gunicorn + Celery worker + beat, DEBUG=false, on $(HOST):$(PORT)
+	$(PY) -m ops.run_prod --host $(HOST) --port $(PORT)
+
 test: install-test system-deps ## Run the whole test suite (the e2e test included)
 	$(PY) -m pytest
 	$(MAKE) --no-print-directory test-pg
 
 test-pg: install-test ## The PostgreSQL concurrency tests, on a throwaway cluster (tests/pg/run.py)
 	$(PY) -m tests.pg.run
+
+# Starts its own throwaway PostgreSQL, Redis and gunicorn on loopback; prints `name ours baseline
+# ratio` per figure and which targets pass (bench/README.md). About 5-10 minutes on 2 cores.
+bench: install-prod system-deps ## Benchmarks: each figure against its baseline, same run
+	$(PY) -m bench
 
 lint: install-test ## ruff check + format check
 	$(VENV)/bin/ruff check .

@@ -1,4 +1,13 @@
-"""The Celery app. Tasks are thin wrappers over services; see each app's tasks.py."""
+"""The Celery app, and the one place that says where each task runs (queues) and when (beat).
+
+Tasks are thin wrappers over services; see each app's tasks.py. Workers consume the four
+queues; past one machine they are split per queue (README, "Production deployment"):
+
+- `clicks`: the click drain, every few seconds, in batches of thousands;
+- `webhooks`: applying stored Stripe events, so a burst of events never waits behind other work;
+- `payouts`: money leaving (one task per payout) and the emails about it;
+- `default`: everything else, including any new task nobody routed on purpose.
+"""
 
 import os
 
@@ -11,12 +20,36 @@ app = Celery("streetteam")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-# One place for the periodic schedule (celery beat).
+QUEUES = ("clicks", "webhooks", "payouts", "default")
+
+# By task name (globs allowed); the first match wins, no match means `default`.
+app.conf.task_default_queue = "default"
+app.conf.task_routes = {
+    "referrals.tasks.clicks_drain": {"queue": "clicks"},
+    # Every task that applies a stored Stripe webhook event.
+    "referrals.tasks.stripe_event_*": {"queue": "webhooks"},
+    "referrals.tasks.payout_execute": {"queue": "payouts"},
+    "referrals.tasks.payout_email": {"queue": "payouts"},
+}
+
+# One place for the periodic schedule (celery beat). Beat sends by name, so an entry whose task
+# is not registered yet costs nothing until a worker knows it.
 app.conf.beat_schedule = {
-    "drain-clicks": {"task": "referrals.tasks.clicks_drain", "schedule": 5.0},
+    # A drain not started within 10 s is dropped: the next one does its work, and a stopped
+    # worker doesn't come back to a pile of them.
+    "drain-clicks": {
+        "task": "referrals.tasks.clicks_drain",
+        "schedule": 5.0,
+        "options": {"expires": 10},
+    },
     # Commissions whose hold ended: auto-approve under the limit, else queue for review.
     "release-held-commissions": {
         "task": "referrals.tasks.commissions_release_held",
         "schedule": crontab(minute=15),
+    },
+    # Compare our orders, refunds and payouts with Stripe's records once a day, off-peak.
+    "stripe-reconcile": {
+        "task": "referrals.tasks.stripe_reconcile",
+        "schedule": crontab(hour=4, minute=30),
     },
 }

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.sites",
     "django.contrib.humanize",
+    "csp",
     # Wagtail
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
@@ -77,6 +78,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "config.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -171,6 +173,8 @@ CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
+# Processes per worker; unset means one per CPU. Queues, routes and beat: config/celery.py.
+CELERY_WORKER_CONCURRENCY = env.int("CELERY_WORKER_CONCURRENCY", default=0) or None
 
 # ------------------------------------------------------------------------------
 # Internationalisation
@@ -182,7 +186,8 @@ USE_TZ = True
 # ------------------------------------------------------------------------------
 # Static and media files
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Where collectstatic gathers files for WhiteNoise to serve (with DEBUG=false, run it first).
+STATIC_ROOT = env.path("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(BASE_DIR / "media"))
@@ -201,6 +206,10 @@ STORAGES = {
 WAGTAIL_SITE_NAME = "Streetteam"
 WAGTAILADMIN_BASE_URL = SITE_URL
 WAGTAILDOCS_EXTENSIONS = ["csv", "pdf", "txt"]
+# The admin neither asks releases.wagtail.org for updates nor loads avatars from Gravatar (which
+# would tell a third party who the managers are); the CSP allows neither anyway.
+WAGTAIL_ENABLE_UPDATE_CHECK = False
+WAGTAIL_GRAVATAR_PROVIDER_URL = None
 
 # ------------------------------------------------------------------------------
 # Security
@@ -217,6 +226,40 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
+
+# ------------------------------------------------------------------------------
+# Content Security Policy (django-csp), enforced in development too so a violation shows up
+# before production. Templates carry no inline script, <style> or style="" (per-item values
+# travel in data- attributes that static/js/streetteam.js applies).
+# https://django-csp.readthedocs.io/en/latest/configuration.html
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        # Connect onboarding posts to us and is redirected to Stripe: browsers apply
+        # form-action to where a form submission ends up, redirects included.
+        "form-action": ["'self'", "https://connect.stripe.com"],
+        "base-uri": ["'self'"],
+    },
+}
+# Wagtail's admin still inlines some scripts and styles (widgets, panels, the rich text
+# editor) and frames its own page previews, so under /admin/ these directives replace ours
+# (config/csp.py); the rest of the policy (object-src, form-action, base-uri...) still holds.
+STREETTEAM_CSP_ADMIN_PREFIX = "/admin/"
+STREETTEAM_CSP_ADMIN_REPLACE = {
+    "script-src": ["'self'", "'unsafe-inline'"],
+    "style-src": ["'self'", "'unsafe-inline'"],
+    "img-src": ["'self'", "data:", "blob:"],
+    "frame-ancestors": ["'self'"],
+}
+# Wagtail renders a page preview as a request for the page's own URL, inside the admin's frame.
+STREETTEAM_CSP_PREVIEW_REPLACE = {"frame-ancestors": ["'self'"]}
 
 # ------------------------------------------------------------------------------
 # Logging

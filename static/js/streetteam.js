@@ -116,9 +116,32 @@
     for (var i = 0; i < buttons.length; i++) buttons[i].removeAttribute("hidden");
   }
 
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", reveal);
-  } else {
+  /* Per-item values for the stylesheet (a bar's height, a product's colour) arrive as
+   * `data-vars data-var-NAME="value"` and become the custom property --NAME. The
+   * Content-Security-Policy forbids style="" attributes, not styles set from a script.
+   *   <span class="bar" data-vars data-var-h="40%"></span>   ->   --h: 40%
+   */
+  function applyVars() {
+    var elements = document.querySelectorAll("[data-vars]");
+    for (var i = 0; i < elements.length; i++) {
+      var data = elements[i].dataset;
+      for (var key in data) {
+        if (key.length > 3 && key.indexOf("var") === 0) {
+          var name = key.slice(3).replace(/[A-Z]/g, function (c) { return "-" + c.toLowerCase(); });
+          elements[i].style.setProperty("-" + name, data[key]);
+        }
+      }
+    }
+  }
+
+  function ready() {
     reveal();
+    applyVars();
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", ready);
+  } else {
+    ready();
   }
 })();

@@ -43,6 +43,30 @@ def browser():
         browser.close()
 
 
+@pytest.fixture(autouse=True)
+def _wagtail_initial_rows(transactional_db):
+    """Put back what Wagtail's migrations made (locale, root page, default site, root collection).
+
+    The live server needs transactional tests, and each one ends by flushing every table: without
+    this, only the first browser test of a run would find the root page its campaign page needs.
+    """
+    from django.conf import settings
+    from wagtail.coreutils import get_supported_content_language_variant
+    from wagtail.models import Collection, Locale, Page, Site
+
+    if Page.get_first_root_node() is None:
+        language = get_supported_content_language_variant(settings.LANGUAGE_CODE)
+        locale, _ = Locale.objects.get_or_create(language_code=language)
+        root = Page.add_root(instance=Page(title="Root", slug="root", locale=locale))
+        welcome = root.add_child(instance=Page(title="Welcome", slug="home", locale=locale))
+        Site.objects.get_or_create(
+            is_default_site=True,
+            defaults={"hostname": "localhost", "port": 80, "root_page": welcome},
+        )
+    if Collection.get_first_root_node() is None:
+        Collection.add_root(name="Root")
+
+
 @pytest.fixture
 def new_page(browser, live_server):
     """Open a page in a fresh browser context (its own cookies: one per person in the story)."""

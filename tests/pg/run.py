@@ -1,4 +1,4 @@
-"""The PostgreSQL pass: start a throwaway cluster (tests/pg/cluster.py), run pytest against it,
+"""The PostgreSQL pass: start a throwaway cluster (ops/postgres.py), run pytest against it,
 stop it and delete it, even when the tests fail or the run is interrupted.
 
     python -m tests.pg.run                  # what `make test` runs (DEFAULT_ARGS)
@@ -15,9 +15,13 @@ import time
 
 from tests.pg.cluster import Cluster
 
-# The concurrency tests (marked `pg`, which -m here selects over pyproject's addopts) and the
-# money services' own tests, on PostgreSQL as in production.
-DEFAULT_ARGS = ["-m", "not slow", "tests/pg", "tests/referrals/services"]
+# The concurrency tests (marked `pg`, which -m here selects over pyproject's addopts), the
+# money services' own tests, on PostgreSQL as in production, and the production stack (marked
+# `prod`: gunicorn, Celery worker and beat on their own PostgreSQL and Redis).
+DEFAULT_ARGS = [
+    *("-m", "not slow", "tests/pg", "tests/referrals/services"),
+    "tests/prod/test_run_prod.py",
+]
 
 
 def _terminate(signum, frame):
