@@ -12,6 +12,8 @@ from urllib.parse import quote
 from allauth.account import app_settings as account_settings
 from allauth.account.decorators import reauthentication_required
 from allauth.account.internal.flows.login import get_authentication_records
+from csp.decorators import csp_update
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -20,9 +22,15 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from referrals import selectors as referral_selectors
+from referrals.services.stripe_connect import (
+    EXPRESS_COUNTRIES,
+    stripe_connect_available,
+    stripe_connect_onboarding_url,
+    stripe_connect_refresh,
+)
 
 from .errors import ServiceError
 from .forms import JoinForm, PayoutDetailsForm
@@ -37,8 +45,12 @@ from .services import (
     programme_join,
     user_has_verified_email,
 )
+from .stripe_status import stripe_connect_status
 
 PAYOUTS_PER_PAGE = 25
+# Pages whose form leads on to Stripe's onboarding: the POST answers with a redirect there, which
+# the browser only follows when the page's form-action allows Stripe's origin.
+STRIPE_ONBOARDING_ORIGIN = {"form-action": ["https://connect.stripe.com"]}
 
 
 @require_http_methods(["GET", "POST"])
@@ -120,6 +132,7 @@ def dashboard(request):
         "stats": referral_selectors.advocate_stats(advocate),
         "balance": referral_selectors.advocate_balance(advocate),
         "payout_details": payout_details_summary(advocate),
+        "stripe": stripe_connect_status(advocate),
         "programme_query": _programme_query(advocate),
         "recent": referral_selectors.advocate_recent_referrals(advocate),
         "weekly": [
@@ -179,6 +192,7 @@ def _signed_in_recently(request) -> bool:
 @reauthentication_required(enabled=lambda request: not _signed_in_recently(request))
 @require_http_methods(["GET", "POST"])
 @never_cache
+@csp_update(STRIPE_ONBOARDING_ORIGIN)
 def payout_settings(request):
     """Choose how to be paid. Behind recent authentication: whoever changes where the money goes
     must have typed the password in the last few minutes (allauth's re-authentication)."""
@@ -193,6 +207,7 @@ def payout_settings(request):
         "programme": advocate.programme,
         "programme_query": _programme_query(advocate),
         "payout_details": current,
+        **_stripe_context(advocate),
     }
     if request.method == "GET":
         details = advocate.payout_details or {}
@@ -225,6 +240,85 @@ def payout_settings(request):
             "the change.",
         )
     return redirect(reverse("payout_settings") + _programme_query(advocate))
+
+
+def _stripe_context(advocate: Advocate) -> dict:
+    return {
+        "stripe": stripe_connect_status(advocate),
+        "stripe_available": stripe_connect_available(),
+        "stripe_countries": sorted(EXPRESS_COUNTRIES.items(), key=lambda item: item[1]),
+    }
+
+
+def _absolute(name: str, advocate: Advocate) -> str:
+    """A URL of ours for Stripe to send the advocate back to (Stripe needs it absolute)."""
+    return settings.SITE_URL + reverse(name) + _programme_query(advocate)
+
+
+def _to_stripe_onboarding(request, advocate: Advocate, *, country: str = ""):
+    """Redirect to a fresh Account Link, or back to the payout details with the reason."""
+    try:
+        url = stripe_connect_onboarding_url(
+            advocate_id=advocate.pk,
+            country=country,
+            refresh_url=_absolute("stripe_connect_refresh", advocate),
+            return_url=_absolute("stripe_connect_return", advocate),
+        )
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+        return redirect(reverse("payout_settings") + _programme_query(advocate))
+    return redirect(url)
+
+
+@login_required
+@reauthentication_required(enabled=lambda request: not _signed_in_recently(request))
+@require_POST
+def stripe_connect_start(request):
+    """ "Set up payouts with Stripe": make the Express account on first use (the country is
+    asked then), and send the advocate to Stripe's onboarding. Behind recent authentication,
+    like the payout details: it changes where the money goes."""
+    advocate, _ = _selected_advocacy(request)
+    if advocate is None:
+        return redirect("dashboard")
+    return _to_stripe_onboarding(request, advocate, country=request.POST.get("country", ""))
+
+
+@login_required
+@reauthentication_required(enabled=lambda request: not _signed_in_recently(request))
+@require_GET
+def stripe_connect_refresh_view(request):
+    """Stripe sends the advocate here when their onboarding link expired or was used: as
+    Stripe asks, make a new link for the same account and go straight back."""
+    advocate, _ = _selected_advocacy(request)
+    if advocate is None:
+        return redirect("dashboard")
+    if not advocate.stripe_account_id:
+        return redirect(reverse("payout_settings") + _programme_query(advocate))
+    return _to_stripe_onboarding(request, advocate)
+
+
+@login_required
+@require_GET
+@never_cache
+@csp_update(STRIPE_ONBOARDING_ORIGIN)
+def stripe_connect_return(request):
+    """Back from Stripe's onboarding: read the account now (the webhook may come later) and
+    say where the advocate stands."""
+    advocate, advocacies = _selected_advocacy(request)
+    if advocate is None:
+        return redirect("dashboard")
+    try:
+        advocate = stripe_connect_refresh(advocate_id=advocate.pk)
+    except ServiceError as exc:
+        messages.warning(request, f"We couldn't check with Stripe just now. {exc.message}")
+    context = {
+        "advocacies": advocacies,
+        "advocate": advocate,
+        "programme": advocate.programme,
+        "programme_query": _programme_query(advocate),
+        **_stripe_context(advocate),
+    }
+    return render(request, "advocacy/stripe_connect_return.html", context)
 
 
 class _Echo:

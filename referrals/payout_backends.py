@@ -18,12 +18,30 @@ class ManualBackend:
 
 
 class StripeConnectBackend:
+    """A Transfer to the advocate's stored Express account, keyed by the payout's id.
+
+    An account whose payouts Stripe has not enabled (onboarding unfinished, details due) gets
+    no transfer: the payout fails with the reason and its amount returns to the balance. Unless
+    a transfer for this payout already exists, which happens when a worker died after sending
+    it: then that transfer is the result, so money sent is never released a second time.
+    """
+
     def send(self, payout: Payout) -> str:
         from . import stripe_api
 
-        account = payout.advocate.stripe_account_id
+        advocate = payout.advocate
+        account = advocate.stripe_account_id
         if not account:
             raise PayoutError("The advocate has not connected a Stripe account.")
+        if not advocate.stripe_payouts_enabled:
+            sent = self._sent_before(payout)
+            if sent:
+                return sent
+            due = len(advocate.stripe_requirements_due or [])
+            raise PayoutError(
+                "Stripe has not enabled payouts on the advocate's account yet"
+                + (f" ({due} detail{'s' if due != 1 else ''} still due)." if due else ".")
+            )
         try:
             return stripe_api.transfer_create(
                 amount=payout.amount,
@@ -37,6 +55,19 @@ class StripeConnectBackend:
         except stripe.InvalidRequestError as exc:
             raise PayoutError(exc.user_message or str(exc)) from exc
         # Network errors and 5xx propagate: the task retries with the same idempotency key.
+
+    @staticmethod
+    def _sent_before(payout: Payout) -> str:
+        """The id of a transfer already made for this payout, or ""."""
+        from . import stripe_api
+
+        try:
+            for transfer in stripe_api.transfers_to(payout.advocate.stripe_account_id):
+                if (transfer.get("metadata") or {}).get("payout_id") == str(payout.pk):
+                    return transfer["id"]
+        except stripe_api.StripeUnavailable as exc:
+            raise PayoutError(str(exc)) from exc
+        return ""
 
 
 _BACKENDS = {

@@ -10,6 +10,7 @@ from advocacy.models import Advocate, Programme, RepCode
 
 from .cookies import referral_from_request
 from .services.accounts import account_bind_referral
+from .services.stripe_sync import stripe_mirror_after_save
 
 
 @receiver(user_signed_up, dispatch_uid="referrals_bind_signup")
@@ -36,3 +37,15 @@ def forget_cached_targets_on_save(sender, update_fields=None, **kwargs):
 @receiver(page_unpublished, dispatch_uid="referrals_targets_page_unpublished")
 def forget_cached_targets(sender, **kwargs):
     targets_invalidate()
+
+
+# Stripe mirrors programmes as coupons and rep codes as promotion codes; whatever saves them
+# (services, the Wagtail admin) queues the sync after commit, when the integration is on.
+@receiver(post_save, sender=Programme, dispatch_uid="referrals_stripe_programme_saved")
+@receiver(post_save, sender=Advocate, dispatch_uid="referrals_stripe_advocate_saved")
+@receiver(post_save, sender=RepCode, dispatch_uid="referrals_stripe_repcode_saved")
+def mirror_to_stripe_on_save(sender, instance, created, raw=False, update_fields=None, **kwargs):
+    if not raw:  # fixtures being loaded are not changes to mirror
+        stripe_mirror_after_save(
+            sender._meta.model_name, instance.pk, created=created, update_fields=update_fields
+        )

@@ -9,6 +9,8 @@ not through the policy, so the generic edit view stays off) and everything about
 (the payout permission, `services.payouts.APPROVE_PERMISSION`). API keys are made and revoked
 the same way (Django's "add" and "change" permissions on API keys, checked by their own views):
 the generic add view would store whatever the form holds, and a key is revoked, never deleted.
+Stripe events are listed and inspected read-only too; replaying one ("change" on Stripe webhook
+events) is `admin_views.WebhookEventReplayView`.
 """
 
 from django.contrib.auth.models import Permission
@@ -26,6 +28,7 @@ from django_filters import (
 )
 from wagtail import hooks
 from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
+from wagtail.admin.ui.components import Component
 from wagtail.admin.ui.tables import Column, DateColumn, StatusTagColumn, TitleColumn
 from wagtail.admin.views.generic import InspectView
 from wagtail.admin.viewsets.model import ModelViewSetGroup
@@ -46,10 +49,20 @@ from .models import (
     LedgerEntry,
     Order,
     PayoutBatch,
+    WebhookEvent,
 )
 
 # Registered before any viewset asks the registry (Wagtail 8 refuses a late registration).
-for _model in (Order, Commission, FraudSignal, LedgerEntry, AuditEvent, PayoutBatch, ApiKey):
+for _model in (
+    Order,
+    Commission,
+    FraudSignal,
+    LedgerEntry,
+    AuditEvent,
+    PayoutBatch,
+    ApiKey,
+    WebhookEvent,
+):
     register_permission_policy(_model, read_only_policy(_model))
 
 
@@ -504,6 +517,78 @@ class ApiKeyViewSet(ReadOnlyModelViewSet):
         )
 
 
+# ------------------------------------------------------------------------------
+# Stripe events
+
+
+class WebhookEventFilterSet(WagtailFilterSet):
+    type = ChoiceFilter(choices=admin_views.webhook_event_types, label="Type")
+    received_at = DateFromToRangeFilter(label="Received", widget=DateRangePickerWidget)
+
+    class Meta:
+        model = WebhookEvent
+        fields = ["status"]
+
+
+class WebhookEventViewSet(ReadOnlyModelViewSet):
+    """The webhook's log: every Stripe event stored once by its id, with what became of it. A
+    failed, ignored or never-applied event can be replayed from its page."""
+
+    model = WebhookEvent
+    name = "stripe_events"
+    url_prefix = "stripe-events"
+    icon = "resubmit"
+    menu_label = "Stripe events"
+    index_view_class = admin_views.WebhookEventIndexView
+    inspect_view_class = admin_views.WebhookEventInspectView
+    list_display = [
+        TitleColumn(
+            "stripe_id",
+            label="Event",
+            sort_key="stripe_id",
+            get_url=lambda e: reverse("stripe_events:inspect", args=[e.pk]),
+        ),
+        "type",
+        Column("object", label="About", accessor=admin_views.webhook_event_object),
+        StatusTagColumn(
+            "status",
+            label="Status",
+            accessor="get_status_display",
+            primary=lambda e: e.status == WebhookEvent.Status.PROCESSED,
+        ),
+        Column("attempts", label="Attempts", sort_key="attempts"),
+        Column("error", label="Error or reason", accessor=lambda e: (e.error or "")[:120]),
+        DateColumn("received_at", label="Received", sort_key="received_at"),
+    ]
+    filterset_class = WebhookEventFilterSet
+    search_fields = ["stripe_id", "type", "error"]
+    list_export = ["received_at", "stripe_id", "type", "status", "attempts", "error"]
+    inspect_view_fields = [
+        "stripe_id",
+        "type",
+        "status",
+        "error",
+        "attempts",
+        "livemode",
+        "received_at",
+        "processed_at",
+    ]
+
+    def get_urlpatterns(self):
+        return [
+            *super().get_urlpatterns(),
+            path("<int:pk>/replay/", admin_views.WebhookEventReplayView.as_view(), name="replay"),
+        ]
+
+    def get_permissions_to_register(self):
+        # "Change" is what lets a group replay events (checked by the replay view); events are
+        # stored by the webhook only, and never edited or deleted here.
+        return Permission.objects.filter(
+            content_type__app_label="referrals",
+            codename__in=["view_webhookevent", "change_webhookevent"],
+        )
+
+
 class ReferralsGroup(ModelViewSetGroup):
     menu_label = "Referrals"
     menu_icon = "link"
@@ -515,6 +600,7 @@ class ReferralsGroup(ModelViewSetGroup):
         LedgerEntryViewSet,
         AuditEventViewSet,
         ApiKeyViewSet,
+        WebhookEventViewSet,
     )
 
 
@@ -612,3 +698,25 @@ class PayoutBatchViewSet(ReadOnlyModelViewSet):
 @hooks.register("register_admin_viewset")
 def register_referral_viewsets():
     return [ReferralsGroup(), PayoutBatchViewSet()]
+
+
+class StripeNoticePanel(Component):
+    """On the admin home: what of the Stripe integration is switched off, and how to switch
+    it on. Shown to managers who can see Stripe events; nothing when all is on."""
+
+    name = "streetteam_stripe_notice"
+    template_name = "referrals/admin/home_stripe_notice.html"
+    order = 50
+
+    def __init__(self, notices: list[str]):
+        self.notices = notices
+
+    def get_context_data(self, parent_context):
+        return {"notices": self.notices, "events_url": reverse("stripe_events:index")}
+
+
+@hooks.register("construct_homepage_panels")
+def add_stripe_notice(request, panels):
+    notices = admin_views.stripe_integration_notices()
+    if notices and request.user.has_perm("referrals.view_webhookevent"):
+        panels.append(StripeNoticePanel(notices))

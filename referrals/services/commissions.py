@@ -1,6 +1,7 @@
 """Commissions: computed once from the order's net amount, stored, and written to the ledger."""
 
-from datetime import timedelta
+from calendar import monthrange
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
@@ -63,6 +64,32 @@ def commission_create_for_order(
     )
     _notify(commission, "earned")
     return commission
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    """The same day and time `months` later; the month's last day when it is shorter."""
+    index = moment.month - 1 + months
+    year, month = moment.year + index // 12, index % 12 + 1
+    return moment.replace(year=year, month=month, day=min(moment.day, monthrange(year, month)[1]))
+
+
+def recurring_commission_until(first_order: Order) -> datetime | None:
+    """The last moment a renewal of `first_order`'s subscription still earns (inclusive), or
+    None when the programme pays on the first payment only."""
+    months = first_order.programme.advocate_recurring_months if first_order.programme else 0
+    return add_months(first_order.placed_at, months) if months else None
+
+
+def commission_create_for_renewal(*, order: Order, first_order: Order) -> Commission | None:
+    """The recurring commission on a subscription renewal, for the advocate credited with the
+    subscription's first payment, while the renewal falls within the programme's
+    `advocate_recurring_months` of that first payment; None outside them."""
+    until = recurring_commission_until(first_order)
+    if first_order.advocate is None or until is None or order.placed_at > until:
+        return None
+    return commission_create_for_order(
+        order=order, advocate=first_order.advocate, rule=Commission.Rule.RECURRING
+    )
 
 
 def _locked(commission_id: int) -> Commission:

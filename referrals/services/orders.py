@@ -6,6 +6,13 @@ enforces one discounted order per shopper where the programme says so, and creat
 commission. Problems that are not the shopper's fault (a paused advocate, a self-referral, a
 programme that has ended) never block the sale: the order is kept, earns nothing, and a fraud
 signal asks a manager to look.
+
+Subscriptions: the first paid invoice is an order like any other. A renewal (`renewal=True`)
+is attributed as its subscription's first order was, and earns a recurring commission for the
+advocate credited there while it falls within the programme's recurring months
+(`commissions.commission_create_for_renewal`); after them it is recorded without commission.
+A renewal whose first order isn't recorded yet is refused (`subscription_first_order_missing`),
+so it can be applied again once the first payment is in.
 """
 
 import re
@@ -23,7 +30,7 @@ from ..cookies import LinkReferral
 from ..hashing import email_hash
 from ..models import Attribution, Commission, DiscountRedemption, FraudSignal, Order
 from .codes import repcode_find
-from .commissions import commission_create_for_order
+from .commissions import commission_create_for_order, commission_create_for_renewal
 
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 
@@ -107,6 +114,8 @@ def order_ingest(
     shopper_customer_id: str = "",
     shopper_user=None,
     placed_at: datetime | None = None,
+    subscription_id: str = "",
+    renewal: bool = False,
 ) -> IngestResult:
     """Record one sale, at most once per (source, external_id). See the module docstring."""
     if source not in Order.Source.values:
@@ -131,13 +140,18 @@ def order_ingest(
     if timezone.is_naive(placed_at):
         raise ServiceError("placed_at_invalid", "The order time must include a time zone.")
 
-    rep, how = resolve_attribution(
-        code=code,
-        link=link,
-        shopper_user=shopper_user,
-        metadata_code=metadata_code,
-        placed_at=placed_at,
-    )
+    first = None
+    if renewal:
+        first = _subscription_first_order(source=source, subscription_id=subscription_id)
+        rep, how = first.rep_code, first.attribution
+    else:
+        rep, how = resolve_attribution(
+            code=code,
+            link=link,
+            shopper_user=shopper_user,
+            metadata_code=metadata_code,
+            placed_at=placed_at,
+        )
     programme = rep.advocate.programme if rep else None
     if programme is not None and currency != programme.currency:
         raise ServiceError(
@@ -157,6 +171,7 @@ def order_ingest(
                 attribution=how,
                 shopper_email_hash=shopper_key,
                 shopper_customer_id=shopper_customer_id or "",
+                subscription_id=subscription_id or "",
                 shopper_user=shopper_user,
                 currency=currency,
                 gross_amount=gross_amount,
@@ -171,7 +186,14 @@ def order_ingest(
         order = Order.objects.get(source=source, external_id=external_id)
         return IngestResult(order=order, created=False, commission=order.commissions.first())
 
-    if programme is not None and discount_amount > 0 and programme.shopper_one_use and shopper_key:
+    # A renewal's discount is the first order's offer continuing, not a second use of it.
+    if (
+        programme is not None
+        and not renewal
+        and discount_amount > 0
+        and programme.shopper_one_use
+        and shopper_key
+    ):
         try:
             with transaction.atomic():
                 DiscountRedemption.objects.create(
@@ -193,9 +215,47 @@ def order_ingest(
         FraudSignal.objects.create(kind=kind, order=order, advocate=rep.advocate, detail=note)
         result.notes.append(note)
         return result
+    if first is not None:
+        return _renewal_credit(result, first)
     order.advocate = rep.advocate
     order.save(update_fields=["advocate"])
     result.commission = commission_create_for_order(order=order, advocate=rep.advocate)
+    return result
+
+
+def _subscription_first_order(*, source: str, subscription_id: str) -> Order:
+    """The subscription's first order: its earliest, since renewals are only recorded after it."""
+    if not subscription_id:
+        raise ServiceError("subscription_missing", "A renewal needs the subscription it renews.")
+    first = (
+        Order.objects.filter(source=source, subscription_id=subscription_id)
+        .select_related("programme", "rep_code__advocate__programme", "advocate")
+        .order_by("placed_at", "pk")
+        .first()
+    )
+    if first is None:
+        raise ServiceError(
+            "subscription_first_order_missing",
+            f"The first payment of subscription {subscription_id} isn't recorded yet, so this "
+            "renewal can't be credited. Apply it again once the first payment is in.",
+        )
+    return first
+
+
+def _renewal_credit(result: IngestResult, first: Order) -> IngestResult:
+    order = result.order
+    if first.advocate is None:
+        result.notes.append("The subscription's first payment earned no commission.")
+        return result
+    commission = commission_create_for_renewal(order=order, first_order=first)
+    if commission is None:
+        result.notes.append(
+            "The renewal is past the programme's recurring months: no commission on it."
+        )
+        return result
+    order.advocate = first.advocate
+    order.save(update_fields=["advocate"])
+    result.commission = commission
     return result
 
 

@@ -18,14 +18,20 @@ does not look for refunds or disputes that came before it: replaying the failed 
 import logging
 from datetime import UTC, datetime
 
+import stripe
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from advocacy.codes import normalise_code
 from advocacy.errors import ServiceError
+from advocacy.models import RepCode
 
+from .. import stripe_api
 from ..models import Order, WebhookEvent
+from .codes import repcode_find
 from .orders import order_ingest
 from .refunds import dispute_close, dispute_open, refund_record
+from .stripe_connect import stripe_account_sync
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +96,12 @@ def payment_intent_succeeded(pi: dict) -> None:
     """amount_received is what the shopper paid; metadata may say the discount (and tax and
     shipping) so the commission base is right: gross = paid + discount - tax - shipping."""
     metadata = pi.get("metadata") or {}
-    paid = _amount(pi, "amount_received")
+    if "amount_received" not in pi and pi.get("status") == "succeeded":
+        # Stripe always sends amount_received; a payload without it (localstripe's) is of a
+        # succeeded intent, which received its whole amount.
+        paid = _amount(pi, "amount")
+    else:
+        paid = _amount(pi, "amount_received")
     discount = _metadata_int(metadata, "discount_amount")
     tax = _metadata_int(metadata, "tax_amount")
     shipping = _metadata_int(metadata, "shipping_amount")
@@ -112,8 +123,55 @@ def payment_intent_succeeded(pi: dict) -> None:
     )
 
 
+def _session_promotion_codes(session: dict) -> list:
+    """The promotion codes applied to a session (ids, or expanded objects): from `discounts`,
+    and from `total_details.breakdown` when the payload carries the expanded breakdown."""
+    found = [d.get("promotion_code") for d in session.get("discounts") or [] if isinstance(d, dict)]
+    breakdown = (session.get("total_details") or {}).get("breakdown") or {}
+    for entry in breakdown.get("discounts") or []:
+        discount = entry.get("discount") if isinstance(entry, dict) else None
+        if isinstance(discount, dict):
+            found.append(discount.get("promotion_code"))
+    return [p for p in found if _id(p)]
+
+
+def _promotion_code_rep_code(session: dict) -> str:
+    """The rep code the shopper typed in Checkout, from the session's promotion code: ours by
+    its id (stripe_promotion_code_id), else by the promotion code's text (from the expanded
+    object, or asked of Stripe), when that text is one of our codes. "" when none is ours.
+
+    A promotion code unknown by id can be one we no longer record (the code moved to a new
+    coupon) or the merchant's own; its text tells. If Stripe can't be asked right now the event
+    fails, to be replayed, rather than losing the referral to a weaker attribution.
+    """
+    for promotion_code in _session_promotion_codes(session):
+        promotion_id = _id(promotion_code)
+        rep = RepCode.objects.filter(stripe_promotion_code_id=promotion_id).only("code").first()
+        if rep is not None:
+            return rep.code
+        text = promotion_code.get("code") if isinstance(promotion_code, dict) else None
+        if not text:
+            try:
+                retrieved = stripe_api.promotion_code_retrieve(promotion_id)
+            except stripe_api.StripeUnavailable:
+                continue  # the integration is off: the promotion code can't be read
+            except stripe.StripeError as exc:
+                raise ServiceError(
+                    "stripe_unavailable",
+                    f"Reading promotion code {promotion_id} failed ({exc}); replay this event.",
+                ) from exc
+            text = (retrieved or {}).get("code")
+        if text and repcode_find(text) is not None:
+            return normalise_code(text)
+    return ""
+
+
 def checkout_session_completed(session: dict) -> None:
-    """amount_total is what the shopper paid, after the discount and with tax and shipping."""
+    """amount_total is what the shopper paid, after the discount and with tax and shipping.
+
+    Attribution: the promotion code typed in Checkout (as a typed code), else metadata.rep_code,
+    else client_reference_id (both as order metadata).
+    """
     if session.get("mode") == "subscription":
         raise Skip("Subscription checkouts are recorded from invoice.paid (not handled yet).")
     if session.get("payment_status") not in ("paid", "no_payment_required"):
@@ -137,6 +195,7 @@ def checkout_session_completed(session: dict) -> None:
         discount_amount=discount,
         tax_amount=tax,
         shipping_amount=shipping,
+        code=_promotion_code_rep_code(session),
         metadata_code=str(metadata.get("rep_code") or session.get("client_reference_id") or ""),
         shopper_email=details.get("email") or session.get("customer_email") or "",
         shopper_customer_id=_id(session.get("customer")),
@@ -148,16 +207,52 @@ def charge_refunded(charge: dict) -> None:
     """Each refund once, by its own id and amount. amount_refunded is cumulative over the
     charge's refunds, so it is never used: a second partial refund would count the first again."""
     order = _order_for(_id(charge.get("payment_intent")), "charge")
-    refunds = charge.get("refunds")
-    if not isinstance(refunds, dict) or not isinstance(refunds.get("data"), list):
-        raise ServiceError(
-            "refunds_missing",
-            "The charge carries no refund list (charge.refunds); its refunds can't be told apart.",
-        )
-    for refund in refunds["data"]:
+    # Oldest first, whatever event brings them: the refund that completes the total takes the
+    # rounding remainder, so recording in the order they happened gives one ledger however late
+    # or out of order the events arrive. Stripe lists newest first; reversed() keeps ties in
+    # that order after the stable sort.
+    refunds = sorted(reversed(_charge_refunds(charge)), key=_created)
+    for refund in refunds:
         if refund.get("status") in ("failed", "canceled"):
             continue
         refund_record(order=order, external_id=_id(refund.get("id")), amount=refund.get("amount"))
+
+
+def _created(obj: dict) -> int:
+    created = obj.get("created")
+    return created if isinstance(created, int) and not isinstance(created, bool) else 0
+
+
+def _charge_refunds(charge: dict) -> list[dict]:
+    """The charge's refunds: the embedded list when it is whole, else asked of Stripe.
+
+    Since API version 2022-11-15 a charge no longer embeds `refunds`, and an embedded list stops
+    at the newest ten (`has_more`). Listing at apply time also means a late or replayed event
+    sees every refund so far; each is still recorded once, by its id.
+    """
+    embedded = charge.get("refunds")
+    if (
+        isinstance(embedded, dict)
+        and isinstance(embedded.get("data"), list)
+        and not embedded.get("has_more")
+    ):
+        return embedded["data"]
+    charge_id = _id(charge.get("id"))
+    if not charge_id:
+        raise ServiceError("refunds_missing", "The charge has no id to list its refunds by.")
+    try:
+        return stripe_api.refunds_list(charge=charge_id)
+    except stripe_api.StripeUnavailable as exc:
+        raise ServiceError(
+            "refunds_missing",
+            "The charge carries no refund list (charge.refunds) and the Stripe integration is "
+            "off (no STRIPE_SECRET_KEY) to list them; its refunds can't be told apart.",
+        ) from exc
+    except stripe.StripeError as exc:
+        raise ServiceError(
+            "stripe_unavailable",
+            f"Listing the refunds of charge {charge_id} failed ({exc}); replay this event.",
+        ) from exc
 
 
 def charge_dispute_created(dispute: dict) -> None:
@@ -172,6 +267,146 @@ def charge_dispute_closed(dispute: dict) -> None:
     dispute_close(order=order, external_id=_id(dispute.get("id")), won=won)
 
 
+def _wants_event(handler):
+    """Mark a handler that needs the whole event (its `created` time), not only data.object."""
+    handler.wants_event = True
+    return handler
+
+
+@_wants_event
+def account_updated(account: dict, *, event: dict) -> None:
+    """A connected account's state, as of the event's `created`: an event older than the state
+    already applied (it arrived late, or after a direct read) changes nothing."""
+    created = event.get("created")
+    if isinstance(created, bool) or not isinstance(created, int):
+        raise ServiceError("payload_invalid", "The event has no created time.")
+    account_id = _id(account.get("id"))
+    updated, stale = stripe_account_sync(
+        account=account, as_of=datetime.fromtimestamp(created, tz=UTC)
+    )
+    if not updated and not stale:
+        raise Skip(f"No advocate has the Stripe account {account_id or '(none)'}.")
+    if not updated:
+        raise Skip("Older than the account state already applied; nothing changed.")
+
+
+# Renewals: what a subscription invoice is for. "subscription_create" is the first invoice; the
+# others (cycle, update, threshold, the legacy "subscription") renew or extend it.
+FIRST_INVOICE = "subscription_create"
+
+
+def _invoice_subscription(invoice: dict) -> str:
+    """`subscription` before API version 2025-03-31; `parent.subscription_details` since."""
+    direct = _id(invoice.get("subscription"))
+    if direct:
+        return direct
+    details = (invoice.get("parent") or {}).get("subscription_details") or {}
+    return _id(details.get("subscription"))
+
+
+def _invoice_metadata(invoice: dict) -> dict:
+    """The subscription's metadata (where Checkout puts rep_code), then the invoice's own."""
+    merged = {}
+    for details in (
+        (invoice.get("parent") or {}).get("subscription_details"),
+        invoice.get("subscription_details"),
+    ):
+        if isinstance(details, dict) and isinstance(details.get("metadata"), dict):
+            merged.update(details["metadata"])
+    if isinstance(invoice.get("metadata"), dict):
+        merged.update(invoice["metadata"])
+    return merged
+
+
+def _invoice_discount(invoice: dict) -> int:
+    amounts = invoice.get("total_discount_amounts") or []
+    return sum(_amount(entry, "amount") for entry in amounts if isinstance(entry, dict))
+
+
+def _invoice_tax(invoice: dict) -> int:
+    """Exclusive tax only: inclusive tax is already inside the prices, so in the base."""
+    if isinstance(invoice.get("total_taxes"), list):  # since 2025-03-31
+        return sum(
+            _amount(entry, "amount")
+            for entry in invoice["total_taxes"]
+            if isinstance(entry, dict) and entry.get("tax_behavior") != "inclusive"
+        )
+    tax = invoice.get("tax")
+    return tax if isinstance(tax, int) and not isinstance(tax, bool) else 0
+
+
+def _invoice_promotion_code(invoice: dict) -> str:
+    """The rep code behind a promotion code on the invoice (discounts expanded), or "": the
+    merchant's own promotion codes are not rep codes and attribute nothing."""
+    for discount in invoice.get("discounts") or []:
+        promotion = discount.get("promotion_code") if isinstance(discount, dict) else None
+        promotion_id = _id(promotion)
+        text = promotion.get("code") if isinstance(promotion, dict) else None
+        matches = RepCode.objects.none()
+        if promotion_id:
+            matches = RepCode.objects.filter(stripe_promotion_code_id=promotion_id)
+        if isinstance(text, str) and text:
+            matches = matches | RepCode.objects.filter(code=text.upper())
+        rep = matches.first()
+        if rep is not None:
+            return rep.code
+    return ""
+
+
+def _trial_started(subscription_id: str) -> bool:
+    """Did this subscription start with a free first invoice (a trial), which made no order?
+    Then its first paid invoice, though billed as a renewal, is the first order."""
+    free_first = WebhookEvent.objects.filter(
+        type="invoice.paid",
+        payload__data__object__billing_reason=FIRST_INVOICE,
+        payload__data__object__amount_paid=0,
+    )
+    return (
+        free_first.filter(payload__data__object__subscription=subscription_id).exists()
+        or free_first.filter(
+            payload__data__object__parent__subscription_details__subscription=subscription_id
+        ).exists()
+    )
+
+
+def invoice_paid(invoice: dict) -> None:
+    """One order per paid invoice, by the invoice id. The first invoice of a subscription is
+    attributed like any order; renewals follow the first order (see `order_ingest`).
+    gross = paid + discount - exclusive tax."""
+    paid = _amount(invoice, "amount_paid")
+    if paid == 0:
+        raise Skip("Nothing was paid (a trial or a fully discounted invoice): no order.")
+    subscription = _invoice_subscription(invoice)
+    renewal = bool(subscription) and invoice.get("billing_reason") != FIRST_INVOICE
+    if (
+        renewal
+        and not Order.objects.filter(
+            source=Order.Source.STRIPE, subscription_id=subscription
+        ).exists()
+        and _trial_started(subscription)
+    ):
+        renewal = False  # the first paid invoice after a free trial is the first order
+    discount = _invoice_discount(invoice)
+    tax = _invoice_tax(invoice)
+    metadata = _invoice_metadata(invoice)
+    paid_at = (invoice.get("status_transitions") or {}).get("paid_at")
+    order_ingest(
+        source=Order.Source.STRIPE,
+        external_id=_id(invoice.get("id")),
+        currency=str(invoice.get("currency") or "").upper(),
+        gross_amount=paid + discount - tax,
+        discount_amount=discount,
+        tax_amount=tax,
+        code="" if renewal else _invoice_promotion_code(invoice),
+        metadata_code=str(metadata.get("rep_code") or ""),
+        shopper_email=invoice.get("customer_email") or "",
+        shopper_customer_id=_id(invoice.get("customer")),
+        placed_at=_placed_at({"created": paid_at}) or _placed_at(invoice),
+        subscription_id=subscription,
+        renewal=renewal,
+    )
+
+
 HANDLERS = {
     "payment_intent.succeeded": payment_intent_succeeded,
     "checkout.session.completed": checkout_session_completed,
@@ -179,6 +414,8 @@ HANDLERS = {
     "charge.refunded": charge_refunded,
     "charge.dispute.created": charge_dispute_created,
     "charge.dispute.closed": charge_dispute_closed,
+    "account.updated": account_updated,
+    "invoice.paid": invoice_paid,
 }
 
 
@@ -243,7 +480,10 @@ def stripe_event_apply(event_pk: int, *, replay: bool = False) -> WebhookEvent:
             if not isinstance(obj, dict):
                 raise ServiceError("payload_invalid", "The event has no data.object.")
             with transaction.atomic():
-                handler(obj)
+                if getattr(handler, "wants_event", False):
+                    handler(obj, event=event.payload)
+                else:
+                    handler(obj)
         except Skip as exc:
             event.status = WebhookEvent.Status.IGNORED
             event.error = str(exc)

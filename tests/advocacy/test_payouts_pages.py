@@ -435,7 +435,7 @@ def test_switching_to_paypal_forgets_the_iban(client, password_login, advocate):
 def test_stripe_connect_can_be_chosen_and_is_explained(client, password_login, advocate):
     password_login(advocate.user)
     page = client.get(SETTINGS_URL)
-    assert "Connecting happens on Stripe" in page.text
+    assert "Your Stripe account" in page.text  # onboarding: tests/referrals/test_stripe_connect.py
 
     response = client.post(SETTINGS_URL, {"method": "stripe_connect"}, follow=True)
 

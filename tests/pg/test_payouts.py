@@ -39,7 +39,9 @@ def earn(rep_code, *, orders: int, gross: int = 10_000) -> None:
 
 
 def connected(rep_code, account: str = "acct_1Connected"):
-    Advocate.objects.filter(pk=rep_code.advocate_id).update(stripe_account_id=account)
+    Advocate.objects.filter(pk=rep_code.advocate_id).update(
+        stripe_account_id=account, stripe_payouts_enabled=True
+    )
 
 
 def build_and_approve(programme, manager) -> PayoutBatch:

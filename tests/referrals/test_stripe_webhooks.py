@@ -8,6 +8,7 @@ import json
 import time
 
 import pytest
+import stripe
 
 from referrals.models import Commission, LedgerEntry, Order, WebhookEvent
 from referrals.services.stripe_events import stripe_event_replay
@@ -395,3 +396,168 @@ def test_no_csrf_token_is_needed(django_capture_on_commit_callbacks):
     )
 
     assert WebhookEvent.objects.count() == 1
+
+
+# Payload shapes: localstripe's, and Stripe's since API 2022-11-15 (no refunds on the charge) -----
+
+
+def test_payment_intent_without_amount_received_counts_its_amount(
+    client, django_capture_on_commit_callbacks, rep_code
+):
+    # localstripe sends no amount_received (nor receipt_email); the intent says it succeeded.
+    pi = payment_intent(amount=12_345, code=rep_code.code, email="")
+    del pi["amount_received"], pi["receipt_email"]
+
+    deliver(client, django_capture_on_commit_callbacks, event("payment_intent.succeeded", pi))
+
+    order = Order.objects.get()
+    assert order.gross_amount == order.net_amount == 12_345
+    assert order.commissions.get().amount == 1_235
+
+
+def test_payment_intent_without_amount_received_that_did_not_succeed_fails(
+    client, django_capture_on_commit_callbacks
+):
+    pi = {**payment_intent(), "status": "processing"}
+    del pi["amount_received"]
+
+    deliver(client, django_capture_on_commit_callbacks, event("payment_intent.succeeded", pi))
+
+    assert WebhookEvent.objects.get().error.startswith("amount_invalid")
+    assert not Order.objects.exists()
+
+
+def _charge_without_refunds(pi_id: str, amount_refunded: int) -> dict:
+    charge_ = charge(pi_id, [])
+    del charge_["refunds"]
+    return {**charge_, "amount_refunded": amount_refunded}
+
+
+def test_charge_without_refunds_and_stripe_off_fails_with_the_reason(
+    client, django_capture_on_commit_callbacks, settings, rep_code
+):
+    settings.STRIPE_SECRET_KEY = ""
+    deliver(
+        client,
+        django_capture_on_commit_callbacks,
+        event("payment_intent.succeeded", payment_intent(code=rep_code.code)),
+    )
+    refunded = event("charge.refunded", _charge_without_refunds("pi_1", 3_000))
+
+    deliver(client, django_capture_on_commit_callbacks, refunded)
+
+    stored = WebhookEvent.objects.get(stripe_id=refunded["id"])
+    assert stored.status == WebhookEvent.Status.FAILED
+    assert stored.error.startswith("refunds_missing")
+    assert "STRIPE_SECRET_KEY" in stored.error
+    assert not Order.objects.get().refunds.exists()
+
+
+def test_charge_without_refunds_lists_them_from_stripe(
+    client, django_capture_on_commit_callbacks, settings, monkeypatch, rep_code
+):
+    # At the Stripe edge only; tests/stripe_local runs the same path against localstripe.
+    settings.STRIPE_SECRET_KEY = "sk_test_streetteam"
+    asked = []
+
+    def refunds_list(*, charge):
+        asked.append(charge)
+        return [{"id": "re_2", "amount": 2_000, "status": "succeeded", "created": 20},
+                {"id": "re_1", "amount": 3_000, "status": "succeeded", "created": 10}]  # fmt: skip
+
+    monkeypatch.setattr("referrals.stripe_api.refunds_list", refunds_list)
+    deliver(
+        client,
+        django_capture_on_commit_callbacks,
+        event("payment_intent.succeeded", payment_intent(code=rep_code.code)),
+    )
+
+    deliver(
+        client,
+        django_capture_on_commit_callbacks,
+        event("charge.refunded", _charge_without_refunds("pi_1", 5_000)),
+    )
+
+    assert asked == ["ch_1"]
+    order = Order.objects.get()
+    assert sorted(order.refunds.values_list("external_id", "amount")) == [
+        ("re_1", 3_000),
+        ("re_2", 2_000),
+    ]
+    assert reversals(order) == [-300, -200]
+
+
+def test_an_incomplete_embedded_refund_list_is_completed_from_stripe(
+    client, django_capture_on_commit_callbacks, settings, monkeypatch, rep_code
+):
+    settings.STRIPE_SECRET_KEY = "sk_test_streetteam"
+    every_refund = [{"id": f"re_{n}", "amount": 100, "status": "succeeded", "created": n}
+                    for n in range(12, 0, -1)]  # fmt: skip
+    monkeypatch.setattr("referrals.stripe_api.refunds_list", lambda *, charge: every_refund)
+    deliver(
+        client,
+        django_capture_on_commit_callbacks,
+        event("payment_intent.succeeded", payment_intent(code=rep_code.code)),
+    )
+    charge_ = charge("pi_1", [(r["id"], r["amount"]) for r in every_refund[:10]])
+    charge_["refunds"]["has_more"] = True
+
+    deliver(client, django_capture_on_commit_callbacks, event("charge.refunded", charge_))
+
+    assert Order.objects.get().refunds.count() == 12
+
+
+def test_stripe_failing_to_list_refunds_fails_the_event_for_a_replay(
+    client, django_capture_on_commit_callbacks, settings, monkeypatch, rep_code
+):
+    settings.STRIPE_SECRET_KEY = "sk_test_streetteam"
+
+    def unreachable(*, charge):
+        raise stripe.APIConnectionError("Stripe is unreachable")
+
+    monkeypatch.setattr("referrals.stripe_api.refunds_list", unreachable)
+    deliver(
+        client,
+        django_capture_on_commit_callbacks,
+        event("payment_intent.succeeded", payment_intent(code=rep_code.code)),
+    )
+    refunded = event("charge.refunded", _charge_without_refunds("pi_1", 10_000))
+
+    deliver(client, django_capture_on_commit_callbacks, refunded)
+
+    stored = WebhookEvent.objects.get(stripe_id=refunded["id"])
+    assert stored.status == WebhookEvent.Status.FAILED
+    assert stored.error.startswith("stripe_unavailable")
+    assert not Order.objects.get().refunds.exists()
+
+    monkeypatch.setattr(
+        "referrals.stripe_api.refunds_list",
+        lambda *, charge: [{"id": "re_1", "amount": 10_000, "status": "succeeded"}],
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        stored = stripe_event_replay(stored.pk)
+
+    assert stored.status == WebhookEvent.Status.PROCESSED
+    assert reversals(Order.objects.get()) == [-1_000]
+
+
+def test_refunds_are_recorded_oldest_first_whatever_order_the_list_gives(
+    client, django_capture_on_commit_callbacks, rep_code
+):
+    # 1,000 commission on 10,000; 2,345 + 7,655 split it at exactly half a cent each
+    # (234.5 + 765.5), so which refund is recorded first decides who takes the remainder.
+    deliver(
+        client,
+        django_capture_on_commit_callbacks,
+        event("payment_intent.succeeded", payment_intent(code=rep_code.code)),
+    )
+    charge_ = charge("pi_1", [("re_b", 7_655), ("re_a", 2_345)])  # Stripe: newest first
+    charge_["refunds"]["data"][0]["created"] = 200
+    charge_["refunds"]["data"][1]["created"] = 100
+
+    deliver(client, django_capture_on_commit_callbacks, event("charge.refunded", charge_))
+
+    order = Order.objects.get()
+    entries = order.commissions.get().ledger.filter(kind=LedgerEntry.Kind.REVERSED)
+    # re_a (the older) first: 235 by proportion; re_b completes the refund and takes the rest.
+    assert list(entries.order_by("pk").values_list("amount", flat=True)) == [-235, -765]

@@ -382,7 +382,9 @@ def test_a_second_user_cannot_approve_with_someone_elses_password(
 def test_stripe_connect_batch_pays_in_the_background_and_shows_progress(
     client, manager, programme, approved_sale, fake_stripe, django_capture_on_commit_callbacks
 ):
-    advocate = AdvocateFactory(programme=programme, stripe_account_id="acct_1Good")
+    advocate = AdvocateFactory(
+        programme=programme, stripe_account_id="acct_1Good", stripe_payouts_enabled=True
+    )
     approved_sale(advocate=advocate, gross=30000)
     batch = build(client, programme, backend="stripe_connect")
     approve(client, batch)
