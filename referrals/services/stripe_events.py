@@ -173,7 +173,7 @@ def checkout_session_completed(session: dict) -> None:
     else client_reference_id (both as order metadata).
     """
     if session.get("mode") == "subscription":
-        raise Skip("Subscription checkouts are recorded from invoice.paid (not handled yet).")
+        raise Skip("Subscription checkouts are recorded from their invoice.paid events.")
     if session.get("payment_status") not in ("paid", "no_payment_required"):
         raise Skip(
             f"Payment status {session.get('payment_status')!r}: waiting for "
