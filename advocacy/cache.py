@@ -1,10 +1,11 @@
 """The "targets generation": one number in the cache that is part of every cached code lookup.
 
-`referrals.cache` keeps what `/r/<CODE>` needs (the code's ReferralTarget, or a miss) under a key
-that includes this number, so bumping it makes every cached lookup unreachable at once, whatever
-changed: a code, an advocate, a programme or the campaign page a programme lands on. Old entries
-simply expire. It lives here, not in referrals, because advocacy's services must bump it and
-advocacy does not import referrals.
+`referrals.cache` keeps what `/r/<CODE>` needs (the code's ReferralTarget, or a miss) together
+with the number current when it was looked up, and reads this key beside it in one round trip;
+an entry stored under another number is stale. So bumping it retires every cached lookup at once,
+whatever changed: a code, an advocate, a programme or the campaign page a programme lands on.
+Old entries are overwritten or expire. It lives here, not in referrals, because advocacy's
+services must bump it and advocacy does not import referrals.
 
 Invalidate from services (and from referrals.receivers, for admin edits that bypass them), never
 from a model's save(). Inside a transaction the number is bumped now and again after commit, so a
@@ -17,24 +18,25 @@ import time
 from django.core.cache import cache
 from django.db import connection, transaction
 
-_GENERATION_KEY = "streetteam:targets:generation"
+# Public: referrals.cache reads it in the same round trip as a cached lookup.
+GENERATION_KEY = "streetteam:targets:generation"
 
 
 def targets_generation() -> int:
-    generation = cache.get(_GENERATION_KEY)
+    generation = cache.get(GENERATION_KEY)
     if generation is None:
         # First use, or the cache lost the key: start from the clock, so no generation number
         # handed out before can come back (that would revive entries cached under it).
-        cache.add(_GENERATION_KEY, time.time_ns(), timeout=None)
-        generation = cache.get(_GENERATION_KEY, 0)
+        cache.add(GENERATION_KEY, time.time_ns(), timeout=None)
+        generation = cache.get(GENERATION_KEY, 0)
     return generation
 
 
 def _bump() -> None:
     try:
-        cache.incr(_GENERATION_KEY)
+        cache.incr(GENERATION_KEY)
     except ValueError:  # the key is missing: any new number will do
-        cache.add(_GENERATION_KEY, time.time_ns(), timeout=None)
+        cache.add(GENERATION_KEY, time.time_ns(), timeout=None)
 
 
 def targets_invalidate() -> None:

@@ -27,7 +27,15 @@ from django.utils import timezone
 
 from accounts.models import User
 from advocacy.models import Advocate, Programme, RepCode, RewardKind
-from referrals.models import Click, Commission, LedgerEntry, Order, Payout, PayoutBatch
+from referrals.models import (
+    Click,
+    ClickDaily,
+    Commission,
+    LedgerEntry,
+    Order,
+    Payout,
+    PayoutBatch,
+)
 from referrals.services.api_keys import api_key_create
 
 ADVOCATES = 1_000
@@ -260,6 +268,7 @@ def dashboard_data(base: BaseData) -> dict[str, int]:
                 },
                 params=[CLICKS],
             )
+            _count_clicks_daily(since_pk=click.pk)
 
             order = Order.objects.create(
                 source=Order.Source.API,
@@ -369,6 +378,22 @@ def dashboard_data(base: BaseData) -> dict[str, int]:
             counts["payouts"] = _paid_out(top, entry.pk)
     _analyze()
     return counts
+
+
+def _count_clicks_daily(*, since_pk: int) -> None:
+    """The daily click counts clicks_drain keeps beside the clicks it writes (a row per code
+    and UTC day, incremented per batch), here for the clicks generated from `since_pk` on, in
+    one statement."""
+    daily, click = _qn(ClickDaily._meta.db_table), _qn(Click._meta.db_table)
+    increment = f"clicks = {daily}.clicks + excluded.clicks"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""INSERT INTO {daily} (rep_code_id, advocate_id, day, clicks)
+                SELECT rep_code_id, advocate_id, (created_at AT TIME ZONE 'UTC')::date, count(*)
+                FROM {click} WHERE id >= %s GROUP BY 1, 2, 3
+                ON CONFLICT (rep_code_id, day) DO UPDATE SET {increment}""",  # noqa: S608
+            [since_pk],
+        )
 
 
 def _paid_out(top: Advocate, template_entry_pk: int) -> int:

@@ -123,6 +123,9 @@ else:
 # Cache (code lookups, rate limits)
 # https://docs.djangoproject.com/en/5.2/topics/cache/
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://streetteam")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # The same backend, reusing its redis client (config/redis_cache.py).
+    CACHES["default"]["BACKEND"] = "config.redis_cache.RedisCache"
 
 # ------------------------------------------------------------------------------
 # Passwords and accounts (django-allauth)

@@ -41,6 +41,36 @@ class Click(models.Model):
         return f"{self.rep_code_id} at {self.created_at:%Y-%m-%d %H:%M}"
 
 
+class ClickDaily(models.Model):
+    """How many Click rows a code has per UTC day: the dashboard sums these instead of counting
+    an advocate's clicks one by one (100k rows for a busy advocate, a year is 365 of these).
+
+    Written only by `clicks_drain`, in the same transaction as the Click rows it counts, so the
+    two always agree: a batch the buffer delivers twice (see referrals.clickbuffer) is inserted
+    and counted twice, never one without the other.
+    """
+
+    rep_code = models.ForeignKey(RepCode, on_delete=models.PROTECT, related_name="+")
+    # Denormalised like Click.advocate: the dashboard sums by advocate over one index.
+    advocate = models.ForeignKey(Advocate, on_delete=models.PROTECT, related_name="+")
+    day = models.DateField()
+    clicks = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "daily click count"
+        verbose_name_plural = "daily click counts"
+        constraints = [
+            # The drain's upsert target: one row per code and day, incremented in place.
+            models.UniqueConstraint(fields=["rep_code", "day"], name="clickdaily_code_day"),
+        ]
+        indexes = [
+            models.Index(fields=["advocate", "day"], name="clickdaily_advocate_day"),
+        ]
+
+    def __str__(self):
+        return f"{self.rep_code_id} on {self.day}: {self.clicks}"
+
+
 class Attribution(models.TextChoices):
     CODE = "code", "Code typed at checkout"
     LINK = "link", "Referral link (cookie)"

@@ -13,19 +13,32 @@ def _parse(rule: str) -> tuple[int, int]:
     return int(count), int(seconds)
 
 
-def blocked_for(scope: str, ident: str) -> int | None:
-    """Seconds until `ident` may try again in `scope`, or None if it is under the limit."""
+def bucket_key(scope: str, ident: str) -> str:
+    """The cache key counting `ident`'s misses in `scope` in the current window."""
+    _, window = _parse(app_settings.RATE_LIMITS[scope])
+    return f"rl:{scope}:{ident}:{int(time.time()) // window}"
+
+
+def wait_for(scope: str, count: int | None) -> int | None:
+    """Seconds to wait when `count` misses (read from `bucket_key`) reach the limit, else None.
+
+    For callers that read the counter in a round trip they make anyway (/r/ reads it with the
+    cached code lookup); others use `blocked_for`.
+    """
     limit, window = _parse(app_settings.RATE_LIMITS[scope])
-    bucket = int(time.time()) // window
-    count = cache.get(f"rl:{scope}:{ident}:{bucket}", 0)
-    if count >= limit:
+    if (count or 0) >= limit:
         return window - int(time.time()) % window or 1
     return None
 
 
+def blocked_for(scope: str, ident: str) -> int | None:
+    """Seconds until `ident` may try again in `scope`, or None if it is under the limit."""
+    return wait_for(scope, cache.get(bucket_key(scope, ident), 0))
+
+
 def record_miss(scope: str, ident: str) -> None:
     _, window = _parse(app_settings.RATE_LIMITS[scope])
-    key = f"rl:{scope}:{ident}:{int(time.time()) // window}"
+    key = bucket_key(scope, ident)
     if not cache.add(key, 1, timeout=window + 1):
         try:
             cache.incr(key)

@@ -22,12 +22,13 @@ from django.utils import timezone
 from advocacy.models import Advocate, Programme, RepCode
 from advocacy.offers import offer_summary
 
-from .cache import MISS, cache_target, cached_target, target_cache_key
+from .cache import target_lookup, target_store
 from .cookies import referral_from_request
 from .landing import landing_url
 from .models import (
     AuditEvent,
     Click,
+    ClickDaily,
     Commission,
     FraudSignal,
     LedgerEntry,
@@ -55,14 +56,11 @@ def referral_target(code: str) -> ReferralTarget | None:
 
     Answered from the cache when it can (no query on a warm cache); see referrals.cache.
     """
-    key = target_cache_key(code)
-    if key is None:
-        return None
-    cached = cached_target(key)
-    if cached is not None:
-        return None if cached == MISS else cached
+    lookup = target_lookup(code)
+    if lookup.hit:
+        return lookup.target
     target = _referral_target_uncached(code)
-    cache_target(key, target)
+    target_store(lookup, target)
     return target
 
 
@@ -127,15 +125,15 @@ class AdvocateStats:
 
 
 def advocate_stats(advocate: Advocate) -> AdvocateStats:
-    """Clicks and referred orders: one query of two indexed counts, whatever the volume."""
+    """Clicks and referred orders in one query whatever the volume: clicks are summed from
+    the daily counts the click drain keeps (ClickDaily, a row per code and day), orders
+    counted over the order_advocate_time index."""
     counts = (
         Advocate.objects.filter(pk=advocate.pk)
         .values(
             # (names apart from the model's related names, which `values` may not shadow)
+            click_count=_sum(ClickDaily.objects.filter(advocate=OuterRef("pk")), "clicks"),
             # (unordered: the models' default ordering would force an ordered index scan)
-            click_count=SubqueryCount(
-                Click.objects.filter(advocate=OuterRef("pk")).order_by().values("pk")
-            ),
             order_count=SubqueryCount(
                 Order.objects.filter(advocate=OuterRef("pk")).order_by().values("pk")
             ),

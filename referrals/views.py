@@ -15,6 +15,7 @@ from advocacy.errors import ServiceError
 from advocacy.models import Programme
 
 from . import ratelimit, sandbox
+from .cache import target_lookup
 from .conf import app_settings
 from .cookies import referral_from_request, set_referral_cookie
 from .forms import CheckoutForm
@@ -33,12 +34,17 @@ _CHECKOUT_SALT = "streetteam.sandbox-checkout"
 def referral_redirect(request, code: str):
     """302 to the programme's page with a signed referral cookie; a friendly 404 otherwise."""
     ip = ratelimit.client_ip(request)
-    wait = ratelimit.blocked_for("redirect_miss", ip)
+    # One cache round trip answers both questions: is this IP guessing too much, and where does
+    # the code lead. The limit holds for real codes too, or a blocked guesser would still learn
+    # which of its guesses exist.
+    miss_key = ratelimit.bucket_key("redirect_miss", ip)
+    lookup = target_lookup(code, extra_keys=[miss_key])
+    wait = ratelimit.wait_for("redirect_miss", lookup.extras.get(miss_key))
     if wait:
         response = render(request, "429.html", {"retry_after": wait}, status=429)
         response["Retry-After"] = str(wait)
         return response
-    target = referral_target(code)
+    target = lookup.target if lookup.hit else referral_target(code)
     if target is None:
         ratelimit.record_miss("redirect_miss", ip)
         return render(request, "referrals/code_not_found.html", {"code": code[:32]}, status=404)

@@ -1,10 +1,18 @@
-"""Merchant API keys: made once, shown once, stored as a hash, revoked not deleted."""
+"""Merchant API keys: made once, shown once, stored as a hash, revoked not deleted.
+
+Authenticating is on every API request, so a key's row and programme scope are cached by prefix
+for a minute (no query on a warm cache). Revoking a key, or changing its programmes through
+`api_key_set_programmes`, forgets the entry at once (see `api_key_forget`); edits that bypass
+the services are picked up when the entry expires.
+"""
 
 import hashlib
 import hmac
+import re
 import secrets
 
-from django.db import transaction
+from django.core.cache import cache
+from django.db import connection, transaction
 from django.utils import timezone
 
 from advocacy.errors import ServiceError
@@ -14,6 +22,17 @@ from ..models import ApiKey
 
 _PREFIX_BYTES = 6  # 8 url-safe characters
 _SECRET_BYTES = 24  # 32 url-safe characters, 192 bits
+
+# How long a key's row stays cached; also how often last_used_at is written (at most once per
+# expiry), so the hot path writes nothing in between.
+KEY_CACHE_SECONDS = 60
+# What api_key_create makes; anything else is looked up without the cache (and can't be a
+# cache key that Django warns about).
+_PREFIX_SHAPE = re.compile(r"^[A-Za-z0-9]{1,12}$")
+# Left in place of a forgotten entry for longer than any lookup that read the row before the
+# change can take: cache.add() can't put that stale row back over it.
+_FORGOTTEN = "forgotten"
+_FORGOTTEN_SECONDS = 2 * KEY_CACHE_SECONDS
 
 
 def _hash(secret: str) -> str:
@@ -41,29 +60,92 @@ def api_key_create(
     return key, f"st_{prefix}_{secret}"
 
 
+def _cache_key(prefix: str) -> str:
+    return f"streetteam:apikey:{prefix}"
+
+
+def _key_from_db(prefix: str) -> tuple[ApiKey, frozenset[int]] | None:
+    key = ApiKey.objects.filter(prefix=prefix, revoked_at__isnull=True).first()
+    if key is None:
+        return None
+    scope = frozenset(key.programmes.values_list("pk", flat=True))
+    now = timezone.now()
+    if key.last_used_at is None or (now - key.last_used_at).total_seconds() > KEY_CACHE_SECONDS:
+        # At most one write per cache expiry (a minute) per key: the hot path stays read-only.
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        key.last_used_at = now
+    return key, scope
+
+
+def _pack(key: ApiKey, scope: frozenset[int]) -> tuple:
+    fields = [f.attname for f in ApiKey._meta.concrete_fields]
+    return key._state.db, fields, [getattr(key, name) for name in fields], scope
+
+
+def _unpack(entry: tuple) -> tuple[ApiKey, frozenset[int]]:
+    db, fields, values, scope = entry
+    return ApiKey.from_db(db, fields, values), scope
+
+
 def api_key_authenticate(token: str) -> ApiKey | None:
     """The active key behind a bearer token, or None. Constant-time on the secret."""
     if not token or not token.startswith("st_") or token.count("_") < 2:
         return None
     prefix, _, secret = token[3:].partition("_")
-    key = ApiKey.objects.filter(prefix=prefix, revoked_at__isnull=True).first()
-    if key is None or not hmac.compare_digest(key.secret_hash, _hash(secret)):
+    cacheable = bool(_PREFIX_SHAPE.match(prefix))
+    entry = cache.get(_cache_key(prefix)) if cacheable else None
+    if entry is not None and entry != _FORGOTTEN:
+        found = _unpack(entry)
+    else:
+        found = _key_from_db(prefix)
+        if found is not None and cacheable and entry is None:
+            # add, not set: a key forgotten meanwhile keeps its marker, not this row.
+            cache.add(_cache_key(prefix), _pack(*found), KEY_CACHE_SECONDS)
+    if found is None:
         return None
-    now = timezone.now()
-    if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
-        # At most one write a minute per key: the API's hot path stays read-only.
-        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+    key, scope = found
+    if not hmac.compare_digest(key.secret_hash, _hash(secret)):
+        return None
+    key._streetteam_scope = scope  # read by api_key_scope(), saves a query per request
     return key
+
+
+def api_key_forget(api_key: ApiKey) -> None:
+    """Drop the key's cached row now and again when the transaction commits, so the next
+    request reads the database (a revoked key is refused at once)."""
+
+    def forget():
+        cache.set(_cache_key(api_key.prefix), _FORGOTTEN, _FORGOTTEN_SECONDS)
+
+    forget()
+    if connection.in_atomic_block:
+        transaction.on_commit(forget)
 
 
 def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
+    api_key_forget(api_key)
     return api_key
+
+
+def api_key_set_programmes(*, api_key: ApiKey, programmes: list[Programme]) -> ApiKey:
+    """Change what a key may act for (none = all programmes), effective on the next request."""
+    api_key.programmes.set(programmes)
+    api_key_forget(api_key)
+    return api_key
+
+
+def api_key_scope(api_key: ApiKey) -> frozenset[int]:
+    """The programme ids the key is limited to (empty: all programmes)."""
+    scope = getattr(api_key, "_streetteam_scope", None)
+    if scope is None:
+        scope = frozenset(api_key.programmes.values_list("pk", flat=True))
+    return scope
 
 
 def api_key_allows(api_key: ApiKey, programme_id: int | None) -> bool:
     """A key with no programmes may act for all of them; otherwise only for its own."""
-    scoped = list(api_key.programmes.values_list("pk", flat=True))
+    scoped = api_key_scope(api_key)
     return not scoped or (programme_id is not None and programme_id in scoped)

@@ -6,7 +6,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from referrals.models import Click
+from referrals.services.clicks import click_record, clicks_drain
 from referrals.services.commissions import commission_approve
 from referrals.services.orders import order_ingest
 from referrals.services.payouts import (
@@ -21,10 +21,18 @@ pytestmark = pytest.mark.django_db
 
 
 def _click(rep_code, n=1):
-    Click.objects.bulk_create(
-        Click(rep_code=rep_code, advocate=rep_code.advocate, created_at=timezone.now())
-        for _ in range(n)
-    )
+    """Clicks as /r/<CODE> records them: buffered, then drained into the database."""
+    for i in range(n):
+        click_record(
+            rep_code_id=rep_code.pk,
+            advocate_id=rep_code.advocate_id,
+            visitor_id=f"visitor{i}",
+            ip="203.0.113.9",
+            user_agent="test",
+            referrer="",
+            landing="/",
+        )
+    assert clicks_drain() == n
 
 
 def _sale(rep_code, external_id, gross, placed_at=None):
@@ -121,7 +129,7 @@ def test_dashboard_can_switch_between_programmes(client, login, rep_code):
 
 
 def test_dashboard_runs_a_fixed_number_of_queries(client, login, rep_code):
-    """The numbers come from aggregates: more sales must not mean more queries."""
+    """The numbers come from aggregates: more sales and clicks must not mean more queries."""
     login(rep_code.advocate.user)
     for i in range(3):
         _sale(rep_code, f"few-{i}", 1000 + i)
@@ -130,6 +138,7 @@ def test_dashboard_runs_a_fixed_number_of_queries(client, login, rep_code):
         client.get(reverse("dashboard"))
     for i in range(20):
         _sale(rep_code, f"many-{i}", 2000 + i)
+    _click(rep_code, 20)
     with CaptureQueriesContext(connection) as many:
         client.get(reverse("dashboard"))
     assert len(many) == len(few)

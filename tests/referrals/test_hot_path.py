@@ -3,11 +3,12 @@
 import pytest
 from django.core.cache import cache
 
+from advocacy.cache import GENERATION_KEY
 from advocacy.models import Advocate, Programme
 from advocacy.services import repcode_create_vanity, repcode_deactivate
-from referrals.cache import targets_generation, targets_invalidate
+from referrals.cache import target_lookup, target_store, targets_generation, targets_invalidate
 from referrals.clickbuffer import get_click_buffer
-from referrals.selectors import referral_target
+from referrals.selectors import _referral_target_uncached, referral_target
 
 pytestmark = pytest.mark.django_db
 
@@ -120,3 +121,42 @@ def test_the_generation_survives_a_lost_key():
     assert second != first
     targets_invalidate()
     assert targets_generation() != second
+
+
+def test_a_blocked_guesser_waits_even_for_a_real_code(client, rep_code, settings):
+    # The rate limit is read with the cached lookup; a hit must not skip it, or the 302s would
+    # tell a blocked guesser which of its guesses exist.
+    settings.STREETTEAM_RATE_LIMITS = {"code_lookup": "30/600", "redirect_miss": "2/600"}
+    _warm(client, rep_code.code)
+    assert client.get("/r/GUESS1234").status_code == 404
+    assert client.get("/r/GUESS1235").status_code == 404
+    response = client.get(f"/r/{rep_code.code}")
+    assert response.status_code == 429
+    assert "st_ref" not in response.cookies
+    assert len(get_click_buffer()) == 1  # only the warm-up's click
+
+
+def test_an_answer_read_before_a_change_is_never_served_after_it(rep_code):
+    lookup = target_lookup(rep_code.code)
+    assert not lookup.hit
+    old = _referral_target_uncached(rep_code.code)  # read from the database...
+    repcode_deactivate(rep_code=rep_code)  # ...then the code changes before the answer is cached
+    target_store(lookup, old)
+    assert target_lookup(rep_code.code).hit is False
+    assert referral_target(rep_code.code) is None
+
+
+def test_entries_are_not_trusted_when_the_generation_is_lost(rep_code):
+    assert referral_target(rep_code.code) is not None
+    assert target_lookup(rep_code.code).hit
+    cache.delete(GENERATION_KEY)  # evicted, say, while the entries stayed
+    assert target_lookup(rep_code.code).hit is False
+    assert referral_target(rep_code.code) is not None
+    assert target_lookup(rep_code.code).hit
+
+
+def test_one_lookup_also_reads_the_callers_keys(rep_code):
+    cache.set("rl:test", 3)
+    lookup = target_lookup(rep_code.code, extra_keys=["rl:test", "rl:absent"])
+    assert lookup.extras == {"rl:test": 3}
+    assert target_lookup("not a code", extra_keys=["rl:test"]).extras == {"rl:test": 3}

@@ -15,7 +15,7 @@ import redis
 
 from referrals import clickbuffer
 from referrals.clickbuffer import RedisClickBuffer, get_click_buffer
-from referrals.models import Click
+from referrals.models import Click, ClickDaily
 from referrals.services.clicks import click_record, clicks_drain
 
 pytestmark = pytest.mark.django_db
@@ -103,7 +103,9 @@ def test_redirect_clicks_survive_a_web_restart_and_drain_in_one_batch(
         assert client.get(f"/r/{rep_code.code}").status_code == 302
     buffer = _restart_web()
     assert len(buffer) == 3
-    with django_assert_num_queries(1):  # one INSERT for the whole batch
+    # One INSERT for the whole batch and one upsert of its daily counts, in a savepoint here
+    # (the test's transaction) as in a transaction of their own in production.
+    with django_assert_num_queries(4):
         assert clicks_drain() == 3
     assert Click.objects.filter(rep_code=rep_code).count() == 3
     assert len(buffer) == 0
@@ -165,3 +167,76 @@ def test_five_thousand_clicks_in_batches_of_a_thousand(redis_buffer, rep_code, s
     assert len(visitors) == 5000
     assert set(visitors) == {f"v{n}" for n in range(5000)}  # none lost, none twice
     assert len(buffer) == 0
+
+
+def test_a_batch_written_again_after_a_crash_is_counted_again_with_its_clicks(
+    redis_buffer, rep_code, monkeypatch
+):
+    """At-least-once delivery: a drain that dies after its commit and before the ack leaves the
+    batch to be written again. The daily counts commit with the clicks, so they repeat with
+    them: they always equal the Click rows the dashboard would otherwise count."""
+    for n in range(3):
+        _click(rep_code, n)
+
+    def dies_before_ack(self, items):
+        raise SystemExit("killed between commit and ack")
+
+    monkeypatch.setattr(RedisClickBuffer, "ack", dies_before_ack)
+    with pytest.raises(SystemExit):
+        clicks_drain()
+    monkeypatch.undo()
+    assert clicks_drain() == 3  # the unacknowledged batch, again
+    assert Click.objects.count() == 6
+    assert sum(ClickDaily.objects.values_list("clicks", flat=True)) == 6
+
+
+@pytest.fixture
+def redis_cache(redis_url, settings):
+    """The cache on the same redis-server (database 1), as in production."""
+    cache_url = redis_url.rsplit("/", 1)[0] + "/1"
+    settings.CACHES = {
+        "default": {"BACKEND": "config.redis_cache.RedisCache", "LOCATION": cache_url}
+    }
+    client = redis.Redis.from_url(cache_url)
+    client.flushdb()
+    yield client
+    client.flushdb()
+    client.close()
+
+
+def _commands(server) -> dict[str, int]:
+    """Commands the server ran since the last CONFIG RESETSTAT (our own INFO calls aside)."""
+    stats = server.info("commandstats")
+    counts = {name.removeprefix("cmdstat_"): value["calls"] for name, value in stats.items()}
+    return {
+        name: calls for name, calls in counts.items() if name not in {"info", "config|resetstat"}
+    }
+
+
+def test_a_warm_redirect_is_two_redis_commands(redis_buffer, redis_cache, client, rep_code):
+    """One read for the code, the targets generation and the rate limit; one push for the click."""
+    assert client.get(f"/r/{rep_code.code}").status_code == 302  # fills the cache
+    redis_buffer.config_resetstat()
+    response = client.get(f"/r/{rep_code.code.lower()}")
+    assert response.status_code == 302
+    assert _commands(redis_buffer) == {"mget": 1, "rpush": 1}
+    assert len(get_click_buffer()) == 2
+
+
+def test_a_change_is_seen_at_once_through_redis(redis_buffer, redis_cache, client, rep_code):
+    from advocacy.services import repcode_deactivate
+
+    assert client.get(f"/r/{rep_code.code}").status_code == 302
+    repcode_deactivate(rep_code=rep_code)
+    assert client.get(f"/r/{rep_code.code}").status_code == 404
+
+
+def test_the_redis_cache_reuses_one_client(redis_cache):
+    from django.core.cache import cache
+
+    backend = cache._cache
+    assert backend.get_client() is backend.get_client(write=True)
+    cache.set("k", {"a": 1})
+    assert cache.get_many(["k", "missing"]) == {"k": {"a": 1}}
+    cache.add("n", 1)
+    assert cache.incr("n") == 2

@@ -1,0 +1,113 @@
+"""GET /api/v1/codes/{code} answers a known key and a known code from the cache, and every change
+that matters to the answer (revoking the key, changing its programmes, editing the code, its
+advocate or its programme) shows on the very next request."""
+
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from advocacy.services import repcode_create_vanity, repcode_deactivate
+from referrals.models import ApiKey
+from referrals.services.api_keys import api_key_create, api_key_revoke, api_key_set_programmes
+from tests.factories import ProgrammeFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def scoped(programme):
+    api_key, token = api_key_create(name="Test store", programmes=[programme])
+    return api_key, token
+
+
+def lookup(client, token, code, **params):
+    return client.get(f"/api/v1/codes/{code}", params, HTTP_AUTHORIZATION=f"Bearer {token}")
+
+
+def table_queries(captured) -> list[str]:
+    """The statements that read or write rows (transaction and savepoint bookkeeping aside)."""
+    return [
+        q["sql"]
+        for q in captured.captured_queries
+        if q["sql"].lstrip().upper().startswith(("SELECT", "INSERT", "UPDATE", "DELETE"))
+    ]
+
+
+def test_a_warm_lookup_of_a_valid_code_reads_no_rows(client, scoped, rep_code):
+    _, token = scoped
+    first = lookup(client, token, rep_code.code)
+    with CaptureQueriesContext(connection) as captured:
+        second = lookup(client, token, rep_code.code.lower())
+    assert first.status_code == second.status_code == 200
+    assert second.json() == first.json()
+    assert first.json()["advocate_first_name"] == rep_code.advocate.user.display_name
+    assert table_queries(captured) == []
+
+
+def test_a_key_is_marked_used_once_per_cached_period_not_per_request(client, scoped, rep_code):
+    api_key, token = scoped
+    assert api_key.last_used_at is None
+    lookup(client, token, rep_code.code)
+    used_at = ApiKey.objects.get().last_used_at
+    assert used_at is not None
+    lookup(client, token, rep_code.code)
+    assert ApiKey.objects.get().last_used_at == used_at
+
+
+def test_a_revoked_key_is_refused_on_the_next_request_even_when_cached(client, scoped, rep_code):
+    api_key, token = scoped
+    assert lookup(client, token, rep_code.code).status_code == 200
+    api_key_revoke(api_key=api_key)
+    assert lookup(client, token, rep_code.code).status_code == 401
+    assert lookup(client, token, rep_code.code).status_code == 401
+
+
+def test_changing_a_keys_programmes_applies_on_the_next_request(client, scoped, rep_code):
+    api_key, token = scoped
+    assert lookup(client, token, rep_code.code).status_code == 200
+    api_key_set_programmes(api_key=api_key, programmes=[ProgrammeFactory()])
+    assert lookup(client, token, rep_code.code).status_code == 404
+    api_key_set_programmes(api_key=api_key, programmes=[])  # none: every programme
+    assert lookup(client, token, rep_code.code).status_code == 200
+
+
+def test_a_deactivated_code_is_unknown_on_the_next_request(client, scoped, rep_code):
+    _, token = scoped
+    assert lookup(client, token, rep_code.code).status_code == 200
+    repcode_deactivate(rep_code=rep_code)
+    assert lookup(client, token, rep_code.code).json()["error"]["code"] == "code_unknown"
+
+
+def test_a_paused_advocate_or_programme_shows_on_the_next_request(client, scoped, rep_code):
+    _, token = scoped
+    assert lookup(client, token, rep_code.code).status_code == 200
+    advocate = rep_code.advocate
+    advocate.status = "paused"
+    advocate.save(update_fields=["status"])
+    assert lookup(client, token, rep_code.code).json()["error"]["code"] == "advocate_inactive"
+    advocate.status = "active"
+    advocate.save(update_fields=["status"])
+    programme = advocate.programme
+    programme.status = "paused"
+    programme.save()
+    assert lookup(client, token, rep_code.code).json()["error"]["code"] == "programme_inactive"
+
+
+def test_a_new_discount_is_quoted_on_the_next_request(client, scoped, rep_code):
+    _, token = scoped
+    assert lookup(client, token, rep_code.code).json()["discount"]["percent"] == "20"
+    programme = rep_code.advocate.programme
+    programme.shopper_reward_percent = Decimal("12.5")
+    programme.save()
+    answer = lookup(client, token, rep_code.code, amount=10000, currency="EUR").json()
+    assert answer["discount"]["percent"] == "12.5"
+    assert (answer["discount_amount"], answer["net_amount"]) == (1250, 8750)
+
+
+def test_a_code_created_after_a_miss_was_cached_is_found(client, scoped, advocate):
+    _, token = scoped
+    assert lookup(client, token, "SUMMER-SAM").status_code == 404
+    repcode_create_vanity(advocate=advocate, code="summer-sam")
+    assert lookup(client, token, "SUMMER-SAM").json()["code"] == "SUMMER-SAM"
