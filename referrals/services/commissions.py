@@ -41,20 +41,46 @@ def commission_create_for_order(
         return None
     try:
         with transaction.atomic():
-            commission = Commission.objects.create(
-                order=order,
-                advocate=advocate,
-                rule=rule,
-                currency=order.currency,
-                base_amount=order.net_amount,
-                amount=amount,
-                status=Commission.Status.PENDING,
-                hold_until=order.placed_at + timedelta(days=advocate.programme.hold_days),
-            )
+            commission = _commission_insert(order, advocate, rule, amount)
     except IntegrityError:
         return Commission.objects.get(order=order, advocate=advocate, rule=rule)
-    LedgerEntry.objects.create(
+    _commission_earned(commission, order)
+    return commission
+
+
+def commission_create_for_new_order(
+    *, order: Order, advocate: Advocate, rule: str = Commission.Rule.SALE
+) -> Commission | None:
+    """commission_create_for_order for an order inserted in the caller's still-open transaction.
+
+    Nothing can hold a commission on an order nobody else can see yet, so no savepoint guards
+    the insert (two round trips fewer per ingested order); the unique constraint still stands,
+    and a violation would abort the caller's transaction rather than be answered here.
+    """
+    amount = commission_amount(advocate, order.net_amount)
+    if amount <= 0:
+        return None
+    commission = _commission_insert(order, advocate, rule, amount)
+    _commission_earned(commission, order)
+    return commission
+
+
+def _commission_insert(order: Order, advocate: Advocate, rule: str, amount: int) -> Commission:
+    return Commission.objects.create(
+        order=order,
         advocate=advocate,
+        rule=rule,
+        currency=order.currency,
+        base_amount=order.net_amount,
+        amount=amount,
+        status=Commission.Status.PENDING,
+        hold_until=order.placed_at + timedelta(days=advocate.programme.hold_days),
+    )
+
+
+def _commission_earned(commission: Commission, order: Order) -> None:
+    LedgerEntry.objects.create(
+        advocate_id=commission.advocate_id,
         currency=commission.currency,
         amount=commission.amount,
         kind=LedgerEntry.Kind.EARNED,
@@ -63,7 +89,6 @@ def commission_create_for_order(
         memo=f"Order {order.external_id}",
     )
     _notify(commission, "earned")
-    return commission
 
 
 def add_months(moment: datetime, months: int) -> datetime:

@@ -30,7 +30,7 @@ from ..cookies import LinkReferral
 from ..hashing import email_hash
 from ..models import Attribution, Commission, DiscountRedemption, FraudSignal, Order
 from .codes import repcode_find
-from .commissions import commission_create_for_order, commission_create_for_renewal
+from .commissions import commission_create_for_new_order, commission_create_for_renewal
 
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 
@@ -97,7 +97,6 @@ def _is_self_referral(rep: RepCode, *, shopper_user, shopper_email_hash: str) ->
     return bool(shopper_email_hash) and shopper_email_hash == email_hash(advocate_user.email)
 
 
-@transaction.atomic
 def order_ingest(
     *,
     source: str,
@@ -117,16 +116,22 @@ def order_ingest(
     subscription_id: str = "",
     renewal: bool = False,
 ) -> IngestResult:
-    """Record one sale, at most once per (source, external_id). See the module docstring."""
+    """Record one sale, at most once per (source, external_id). See the module docstring.
+
+    Everything is read and checked before the one transaction that writes (order, redemption,
+    commission, ledger entry, fraud signal), so that transaction needs no savepoints: when one
+    of the unique constraints refuses a row, the whole write rolls back and the conflict is
+    answered afterwards (the order stored concurrently, or the offer already used).
+    """
     if source not in Order.Source.values:
         raise ServiceError("source_invalid", f"Unknown order source {source!r}.")
     external_id = (external_id or "").strip()
     if not external_id or len(external_id) > 255:
         raise ServiceError("external_id_invalid", "An order id of 1 to 255 characters is needed.")
 
-    existing = Order.objects.filter(source=source, external_id=external_id).first()
+    existing = _recorded(source, external_id)
     if existing is not None:
-        return IngestResult(order=existing, created=False, commission=existing.commissions.first())
+        return existing
 
     if not isinstance(currency, str) or not _CURRENCY.match(currency):
         raise ServiceError("currency_invalid", "Currency must be a three-letter ISO 4217 code.")
@@ -161,6 +166,19 @@ def order_ingest(
         )
 
     shopper_key = email_hash(shopper_email)
+    blocker = (
+        _commission_blocker(rep, shopper_user=shopper_user, shopper_email_hash=shopper_key)
+        if rep is not None
+        else None
+    )
+    # A renewal's discount is the first order's offer continuing, not a second use of it.
+    one_use_offer = bool(
+        programme is not None
+        and not renewal
+        and discount_amount > 0
+        and programme.shopper_one_use
+        and shopper_key
+    )
     try:
         with transaction.atomic():
             order = Order.objects.create(
@@ -169,6 +187,9 @@ def order_ingest(
                 programme=programme,
                 rep_code=rep,
                 attribution=how,
+                # A sale is credited at once unless something blocks it; a renewal only once
+                # its recurring commission is known (_renewal_credit).
+                advocate=rep.advocate if rep and blocker is None and first is None else None,
                 shopper_email_hash=shopper_key,
                 shopper_customer_id=shopper_customer_id or "",
                 subscription_id=subscription_id or "",
@@ -181,46 +202,49 @@ def order_ingest(
                 shipping_amount=shipping_amount,
                 placed_at=placed_at,
             )
-    except IntegrityError:
-        # The same order arrived concurrently and the other request stored it first.
-        order = Order.objects.get(source=source, external_id=external_id)
-        return IngestResult(order=order, created=False, commission=order.commissions.first())
-
-    # A renewal's discount is the first order's offer continuing, not a second use of it.
-    if (
-        programme is not None
-        and not renewal
-        and discount_amount > 0
-        and programme.shopper_one_use
-        and shopper_key
-    ):
-        try:
-            with transaction.atomic():
+            if one_use_offer:
                 DiscountRedemption.objects.create(
                     programme=programme, shopper_key=shopper_key, order=order
                 )
-        except IntegrityError as exc:
-            # Raising rolls the whole ingestion back: the order is not recorded with a discount
-            # the shopper had no right to.
+            result = IngestResult(order=order, created=True)
+            if rep is None:
+                return result
+            if blocker is not None:
+                kind, note = blocker
+                FraudSignal.objects.create(
+                    kind=kind, order=order, advocate=rep.advocate, detail=note
+                )
+                result.notes.append(note)
+                return result
+            if first is not None:
+                return _renewal_credit(result, first)
+            result.commission = commission_create_for_new_order(order=order, advocate=rep.advocate)
+            return result
+    except IntegrityError as exc:
+        # Rolled back whole. The same order arrived concurrently and the other request stored
+        # it first: answer from that recording.
+        existing = _recorded(source, external_id)
+        if existing is not None:
+            return existing
+        if (
+            one_use_offer
+            and DiscountRedemption.objects.filter(
+                programme=programme, shopper_key=shopper_key
+            ).exists()
+        ):
+            # The order is not recorded with a discount the shopper had no right to.
             raise ServiceError(
                 "offer_already_used", "This shopper has already used the programme's offer."
             ) from exc
+        raise
 
-    result = IngestResult(order=order, created=True)
-    if rep is None:
-        return result
-    blocker = _commission_blocker(rep, shopper_user=shopper_user, shopper_email_hash=shopper_key)
-    if blocker is not None:
-        kind, note = blocker
-        FraudSignal.objects.create(kind=kind, order=order, advocate=rep.advocate, detail=note)
-        result.notes.append(note)
-        return result
-    if first is not None:
-        return _renewal_credit(result, first)
-    order.advocate = rep.advocate
-    order.save(update_fields=["advocate"])
-    result.commission = commission_create_for_order(order=order, advocate=rep.advocate)
-    return result
+
+def _recorded(source: str, external_id: str) -> IngestResult | None:
+    """The first recording of this order, answered to a repeat delivery; None when new."""
+    order = Order.objects.filter(source=source, external_id=external_id).first()
+    if order is None:
+        return None
+    return IngestResult(order=order, created=False, commission=order.commissions.first())
 
 
 def _subscription_first_order(*, source: str, subscription_id: str) -> Order:

@@ -5,6 +5,7 @@ set-based SQL (DESIGN.md invariant 5: a payout is executed at most once)."""
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from advocacy.models import Advocate
@@ -167,3 +168,36 @@ def test_a_batch_built_with_set_based_sql_is_paid_through_stripe_connect(
         assert ledger.balance(code.advocate, "EUR") == 0
     assert ledger.payable_balance(codes[3].advocate, "EUR") == 1_000
     assert ledger.payable_balance(banned.advocate, "EUR") == 5_000
+
+
+def test_the_one_statement_build_links_only_payable_commissions_and_restores_the_settings(
+    programme,
+):
+    """The PostgreSQL build (one statement with data-modifying WITH, work_mem and JIT set for
+    that statement only) pays, reserves and links exactly what the ledger says is payable."""
+    programme.payout_threshold = 1_500
+    programme.save(update_fields=["payout_threshold"])
+    code = RepCodeFactory(advocate=AdvocateFactory(programme=programme))
+    earn(code, orders=3)  # three approved commissions of 1_000
+    frozen = Commission.objects.filter(advocate=code.advocate).order_by("pk").last()
+    Commission.objects.filter(pk=frozen.pk).update(frozen=True)  # an open dispute
+    pending = order_ingest(
+        source="api", external_id="recent", currency="EUR", gross_amount=10_000, code=code.code
+    ).commission
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('work_mem'), current_setting('jit')")
+        settings_before = cursor.fetchone()
+
+    batch = payouts.payout_batch_build(programme_id=programme.pk)
+
+    payout = batch.payouts.get()
+    assert (batch.payout_count, batch.total_amount, payout.amount) == (1, 2_000, 2_000)
+    assert payout.commissions.count() == 2
+    assert frozen not in payout.commissions.all()
+    assert pending not in payout.commissions.all()
+    entry = LedgerEntry.objects.get(kind=LedgerEntry.Kind.PAID, reference=f"payout:{payout.pk}")
+    assert (entry.amount, entry.memo) == (-2_000, f"Payout batch {batch.pk}")
+    assert ledger.payable_balance(code.advocate, "EUR") == 0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('work_mem'), current_setting('jit')")
+        assert cursor.fetchone() == settings_before

@@ -3,7 +3,8 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -573,3 +574,20 @@ class TestValidation:
             source="api", external_id="now", currency="EUR", gross_amount=100
         ).order
         assert before <= order.placed_at <= timezone.now()
+
+
+class TestRoundTrips:
+    def test_a_new_credited_order_is_four_inserts_after_two_lookups(self, rep_code):
+        """The existence check and the code lookup read; then the order (already credited to
+        the advocate), the offer's redemption, the commission and its ledger entry are written
+        in one transaction: no savepoint per row, no second write to the order."""
+        with CaptureQueriesContext(connection) as queries:
+            result = ingest(code=rep_code.code, discount_amount=1_000)
+        statements = [q["sql"].split()[0] for q in queries.captured_queries]
+        assert statements.count("SELECT") == 2
+        assert [s for s in statements if s in ("INSERT", "UPDATE")] == ["INSERT"] * 4
+        # One savepoint at most: order_ingest's own transaction inside the test's.
+        assert statements.count("SAVEPOINT") <= 1
+        assert result.order.advocate_id == rep_code.advocate_id
+        assert DiscountRedemption.objects.filter(order=result.order).exists()
+        assert LedgerEntry.objects.get(commission=result.commission).amount == 900
