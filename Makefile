@@ -33,7 +33,7 @@ install-test: $(VENV)/.installed-test ## Install what the tests need
 install-prod: $(VENV)/.installed-prod ## Install the production extras (gunicorn, psycopg)
 
 # The suite drives real Chromium, PostgreSQL and Redis; without them those tests fail, not skip.
-system-deps: ## Install Debian's chromium, postgresql and redis-server if missing (as root)
+system-deps: ## Install Debian's chromium, postgresql, redis-server and wrk if missing (as root)
 	@bash .ci/system-deps
 
 demo: install ## Migrate and load the demo data (idempotent)
