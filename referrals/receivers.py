@@ -1,7 +1,8 @@
 """Receivers for other packages' signals; each calls one service."""
 
 from allauth.account.signals import user_signed_up
-from django.db.models.signals import post_delete, post_save
+from django.contrib.auth import get_user_model
+from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 from wagtail.signals import page_published, page_unpublished
 
@@ -9,7 +10,9 @@ from advocacy.cache import targets_invalidate, targets_invalidate_after_save
 from advocacy.models import Advocate, Programme, RepCode
 
 from .cookies import referral_from_request
+from .models import ApiKey
 from .services.accounts import account_bind_referral
+from .services.api_keys import api_key_forget_if_cached
 from .services.stripe_sync import stripe_mirror_after_save
 
 
@@ -49,3 +52,33 @@ def mirror_to_stripe_on_save(sender, instance, created, raw=False, update_fields
         stripe_mirror_after_save(
             sender._meta.model_name, instance.pk, created=created, update_fields=update_fields
         )
+
+
+# Cached lookups show the advocate's first name (the /r/ greeting, GET /codes): a renamed user
+# must show at once. A save that names its fields and not these (a login's last_login) doesn't.
+@receiver(post_save, sender=get_user_model(), dispatch_uid="referrals_targets_user_saved")
+def forget_cached_targets_on_rename(sender, update_fields=None, **kwargs):
+    if update_fields is None or {"first_name", "email"} & set(update_fields):
+        targets_invalidate()
+
+
+# API keys are cached by prefix (services.api_keys); the services forget a key they change, and
+# these catch what bypasses them (admin or shell edits of a key or of its programmes).
+@receiver(post_save, sender=ApiKey, dispatch_uid="referrals_forget_api_key_saved")
+def forget_cached_api_key(sender, instance, update_fields=None, **kwargs):
+    # Marking a key used (last_used_at) changes nothing a request checks.
+    if update_fields is None or set(update_fields) - {"last_used_at"}:
+        api_key_forget_if_cached(instance)
+
+
+@receiver(m2m_changed, sender=ApiKey.programmes.through, dispatch_uid="referrals_api_key_scope")
+def forget_cached_api_key_scope(sender, instance, action, reverse, pk_set, **kwargs):
+    if not action.startswith("post_"):
+        return
+    if not reverse:
+        api_key_forget_if_cached(instance)
+        return
+    # From a programme's side: the keys added or removed, or (a clear) every key.
+    keys = ApiKey.objects.filter(pk__in=pk_set) if pk_set else ApiKey.objects.all()
+    for api_key in keys.only("pk", "prefix"):
+        api_key_forget_if_cached(api_key)

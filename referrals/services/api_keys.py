@@ -122,6 +122,13 @@ def api_key_forget(api_key: ApiKey) -> None:
         transaction.on_commit(forget)
 
 
+def api_key_forget_if_cached(api_key: ApiKey) -> None:
+    """api_key_forget() for a change made outside these services (admin, shell): a key with
+    nothing cached (a new one) has nothing stale to forget, and stays cacheable."""
+    if cache.get(_cache_key(api_key.prefix)) is not None:
+        api_key_forget(api_key)
+
+
 def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()

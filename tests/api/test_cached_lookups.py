@@ -111,3 +111,21 @@ def test_a_code_created_after_a_miss_was_cached_is_found(client, scoped, advocat
     assert lookup(client, token, "SUMMER-SAM").status_code == 404
     repcode_create_vanity(advocate=advocate, code="summer-sam")
     assert lookup(client, token, "SUMMER-SAM").json()["code"] == "SUMMER-SAM"
+
+
+def test_programmes_changed_outside_the_service_apply_on_the_next_request(client, scoped, rep_code):
+    api_key, token = scoped
+    assert lookup(client, token, rep_code.code).status_code == 200
+    api_key.programmes.set([ProgrammeFactory()])  # as the admin or a shell would
+    assert lookup(client, token, rep_code.code).status_code == 404
+    rep_code.advocate.programme.api_keys.add(api_key)  # from the programme's side
+    assert lookup(client, token, rep_code.code).status_code == 200
+
+
+def test_a_renamed_advocate_shows_on_the_next_request(client, scoped, rep_code):
+    _, token = scoped
+    assert lookup(client, token, rep_code.code).status_code == 200
+    user = rep_code.advocate.user
+    user.first_name = "Renamed"
+    user.save()
+    assert lookup(client, token, rep_code.code).json()["advocate_first_name"] == "Renamed"
