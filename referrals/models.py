@@ -192,8 +192,15 @@ class Commission(models.Model):
         SALE = "sale", "Referred sale"
         RECURRING = "recurring", "Subscription renewal"
 
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="commissions")
-    advocate = models.ForeignKey(Advocate, on_delete=models.PROTECT, related_name="commissions")
+    # No single-column indexes on order and advocate: commission_once_per_rule (order first)
+    # and commission_advocate_status (advocate first) serve those lookups, and every index
+    # is one more write when a payout build links 100k commissions.
+    order = models.ForeignKey(
+        Order, on_delete=models.PROTECT, related_name="commissions", db_index=False
+    )
+    advocate = models.ForeignKey(
+        Advocate, on_delete=models.PROTECT, related_name="commissions", db_index=False
+    )
     rule = models.CharField(max_length=20, choices=Rule.choices, default=Rule.SALE)
     currency = models.CharField(max_length=3)
     base_amount = models.BigIntegerField(help_text="The order's net amount the rate applied to.")
@@ -254,7 +261,10 @@ class LedgerEntry(models.Model):
         PAYOUT_FAILED = "payout_failed", "Payout failed"
         ADJUSTMENT = "adjustment", "Adjustment"
 
-    advocate = models.ForeignKey(Advocate, on_delete=models.PROTECT, related_name="ledger")
+    # Indexed by ledger_advocate_currency (advocate first), not on its own.
+    advocate = models.ForeignKey(
+        Advocate, on_delete=models.PROTECT, related_name="ledger", db_index=False
+    )
     currency = models.CharField(max_length=3)
     amount = models.BigIntegerField(help_text="Signed: credits positive, debits negative.")
     kind = models.CharField(max_length=20, choices=Kind.choices)
