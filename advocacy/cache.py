@@ -14,6 +14,7 @@ bypasses all of this: call `targets_invalidate()` after one.
 """
 
 import time
+from collections.abc import Callable
 
 from django.core.cache import cache
 from django.db import connection, transaction
@@ -32,11 +33,24 @@ def targets_generation() -> int:
     return generation
 
 
+# Other generations that must move with this one (referrals keeps the redirect's own beside its
+# Redis click queue); registered at start-up with `targets_invalidate_also`.
+_ALSO_BUMP: list[Callable[[], None]] = []
+
+
+def targets_invalidate_also(bump: Callable[[], None]) -> None:
+    """Call `bump` whenever the targets generation is bumped (once per callable)."""
+    if bump not in _ALSO_BUMP:
+        _ALSO_BUMP.append(bump)
+
+
 def _bump() -> None:
     try:
         cache.incr(GENERATION_KEY)
     except ValueError:  # the key is missing: any new number will do
         cache.add(GENERATION_KEY, time.time_ns(), timeout=None)
+    for bump in _ALSO_BUMP:
+        bump()
 
 
 def targets_invalidate() -> None:

@@ -19,7 +19,7 @@ from advocacy.cache import GENERATION_KEY, targets_generation, targets_invalidat
 from advocacy.codes import normalise_code
 
 from .conf import app_settings
-from .services.codes import _CODE_SHAPE
+from .services.codes import CODE_SHAPE
 
 __all__ = [
     "MISS",
@@ -52,7 +52,7 @@ class TargetLookup:
 def target_lookup(code: str, extra_keys: Iterable[str] = ()) -> TargetLookup:
     extra_keys = list(extra_keys)
     normalised = normalise_code(code)
-    if not _CODE_SHAPE.match(normalised):
+    if not CODE_SHAPE.match(normalised):
         # Can't be a code: answered without a query, and without the cache unless asked.
         return TargetLookup(hit=True, extras=cache.get_many(extra_keys) if extra_keys else {})
     key = f"streetteam:target:{normalised}"

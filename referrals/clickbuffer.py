@@ -136,8 +136,19 @@ class RedisClickBuffer:
         self._requeue = self._redis.register_script(_REQUEUE)
         self._unlock = self._redis.register_script(_UNLOCK)
 
+    queue_key = _REDIS_KEY
+
+    @property
+    def client(self):
+        """The buffer's Redis client (referrals.redirects keeps its lookups beside the queue)."""
+        return self._redis
+
     def push(self, item: dict) -> None:
-        self._redis.rpush(_REDIS_KEY, json.dumps(item, separators=(",", ":")))
+        self.push_raw(json.dumps(item, separators=(",", ":")))
+
+    def push_raw(self, item_json: str) -> None:
+        """Queue a click already encoded as the JSON object `pop_batch` decodes."""
+        self._redis.rpush(_REDIS_KEY, item_json)
 
     def pop_batch(self, size: int) -> list[dict]:
         raw = self._pop_batch(keys=[_REDIS_KEY, _REDIS_PROCESSING_KEY], args=[size])

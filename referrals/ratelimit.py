@@ -8,14 +8,15 @@ from django.core.cache import cache
 from .conf import app_settings
 
 
-def _parse(rule: str) -> tuple[int, int]:
-    count, _, seconds = rule.partition("/")
+def limit(scope: str) -> tuple[int, int]:
+    """(misses allowed, window in seconds) for `scope`."""
+    count, _, seconds = app_settings.RATE_LIMITS[scope].partition("/")
     return int(count), int(seconds)
 
 
 def bucket_key(scope: str, ident: str) -> str:
     """The cache key counting `ident`'s misses in `scope` in the current window."""
-    _, window = _parse(app_settings.RATE_LIMITS[scope])
+    _, window = limit(scope)
     return f"rl:{scope}:{ident}:{int(time.time()) // window}"
 
 
@@ -25,8 +26,8 @@ def wait_for(scope: str, count: int | None) -> int | None:
     For callers that read the counter in a round trip they make anyway (/r/ reads it with the
     cached code lookup); others use `blocked_for`.
     """
-    limit, window = _parse(app_settings.RATE_LIMITS[scope])
-    if (count or 0) >= limit:
+    allowed, window = limit(scope)
+    if (count or 0) >= allowed:
         return window - int(time.time()) % window or 1
     return None
 
@@ -37,7 +38,7 @@ def blocked_for(scope: str, ident: str) -> int | None:
 
 
 def record_miss(scope: str, ident: str) -> None:
-    _, window = _parse(app_settings.RATE_LIMITS[scope])
+    _, window = limit(scope)
     key = bucket_key(scope, ident)
     if not cache.add(key, 1, timeout=window + 1):
         try:

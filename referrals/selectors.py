@@ -59,12 +59,12 @@ def referral_target(code: str) -> ReferralTarget | None:
     lookup = target_lookup(code)
     if lookup.hit:
         return lookup.target
-    target = _referral_target_uncached(code)
+    target = referral_target_uncached(code)
     target_store(lookup, target)
     return target
 
 
-def _referral_target_uncached(code: str) -> ReferralTarget | None:
+def referral_target_uncached(code: str) -> ReferralTarget | None:
     rep = repcode_find(code)
     if repcode_unusable_reason(rep) is not None:
         return None

@@ -15,13 +15,11 @@ from advocacy.errors import ServiceError
 from advocacy.models import Programme
 
 from . import ratelimit, sandbox
-from .cache import target_lookup
 from .conf import app_settings
 from .cookies import referral_from_request, set_referral_cookie
 from .forms import CheckoutForm
 from .models import Order
-from .selectors import referral_target
-from .services.clicks import click_record
+from .redirects import redirect_resolve
 from .services.discounts import discount_quote
 from .services.orders import order_ingest
 
@@ -33,33 +31,23 @@ _CHECKOUT_SALT = "streetteam.sandbox-checkout"
 @require_http_methods(["GET", "HEAD"])
 def referral_redirect(request, code: str):
     """302 to the programme's page with a signed referral cookie; a friendly 404 otherwise."""
-    ip = ratelimit.client_ip(request)
-    # One cache round trip answers both questions: is this IP guessing too much, and where does
-    # the code lead. The limit holds for real codes too, or a blocked guesser would still learn
-    # which of its guesses exist.
-    miss_key = ratelimit.bucket_key("redirect_miss", ip)
-    lookup = target_lookup(code, extra_keys=[miss_key])
-    wait = ratelimit.wait_for("redirect_miss", lookup.extras.get(miss_key))
-    if wait:
-        response = render(request, "429.html", {"retry_after": wait}, status=429)
-        response["Retry-After"] = str(wait)
-        return response
-    target = lookup.target if lookup.hit else referral_target(code)
-    if target is None:
-        ratelimit.record_miss("redirect_miss", ip)
-        return render(request, "referrals/code_not_found.html", {"code": code[:32]}, status=404)
     visitor_id = request.COOKIES.get(app_settings.VISITOR_COOKIE_NAME, "")[:32]
     if not visitor_id.isalnum():
         visitor_id = uuid.uuid4().hex
-    click_record(
-        rep_code_id=target.rep_code_id,
-        advocate_id=target.advocate_id,
+    redirect = redirect_resolve(
+        code,
+        ip=ratelimit.client_ip(request),
         visitor_id=visitor_id,
-        ip=request.META.get("REMOTE_ADDR", ""),
         user_agent=request.META.get("HTTP_USER_AGENT", ""),
         referrer=request.META.get("HTTP_REFERER", ""),
-        landing=target.url,
     )
+    if redirect.wait:
+        response = render(request, "429.html", {"retry_after": redirect.wait}, status=429)
+        response["Retry-After"] = str(redirect.wait)
+        return response
+    target = redirect.target
+    if target is None:
+        return render(request, "referrals/code_not_found.html", {"code": code[:32]}, status=404)
     url = target.url
     if target.external:
         # The merchant's site can't read our cookie: hand it the visitor id, which its checkout

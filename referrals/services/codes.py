@@ -13,13 +13,13 @@ from advocacy.models import RepCode
 
 # What a stored code can look like; anything else is answered without a query (and junk such
 # as NUL bytes, which PostgreSQL refuses, never reaches the database).
-_CODE_SHAPE = re.compile(r"^[A-Z0-9][A-Z0-9-]{2,31}$")
+CODE_SHAPE = re.compile(r"^[A-Z0-9][A-Z0-9-]{2,31}$")
 
 
 def repcode_find(code: str) -> RepCode | None:
     """The code (any letter case) with its advocate, user and programme, or None."""
     normalised = normalise_code(code)
-    if not _CODE_SHAPE.match(normalised):
+    if not CODE_SHAPE.match(normalised):
         return None
     return (
         RepCode.objects.select_related("advocate__user", "advocate__programme")
@@ -112,7 +112,7 @@ def repcode_card_lookup(code: str, extra_keys: Iterable[str] = ()) -> CardLookup
     """
     extra_keys = list(extra_keys)
     normalised = normalise_code(code)
-    if not _CODE_SHAPE.match(normalised):
+    if not CODE_SHAPE.match(normalised):
         # Can't be a code: no query, and the cache only for what the caller asked.
         return CardLookup(hit=True, extras=cache.get_many(extra_keys) if extra_keys else {})
     key = _card_key(normalised)

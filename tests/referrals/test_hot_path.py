@@ -8,7 +8,7 @@ from advocacy.models import Advocate, Programme
 from advocacy.services import repcode_create_vanity, repcode_deactivate
 from referrals.cache import target_lookup, target_store, targets_generation, targets_invalidate
 from referrals.clickbuffer import get_click_buffer
-from referrals.selectors import _referral_target_uncached, referral_target
+from referrals.selectors import referral_target_uncached, referral_target
 
 pytestmark = pytest.mark.django_db
 
@@ -139,7 +139,7 @@ def test_a_blocked_guesser_waits_even_for_a_real_code(client, rep_code, settings
 def test_an_answer_read_before_a_change_is_never_served_after_it(rep_code):
     lookup = target_lookup(rep_code.code)
     assert not lookup.hit
-    old = _referral_target_uncached(rep_code.code)  # read from the database...
+    old = referral_target_uncached(rep_code.code)  # read from the database...
     repcode_deactivate(rep_code=rep_code)  # ...then the code changes before the answer is cached
     target_store(lookup, old)
     assert target_lookup(rep_code.code).hit is False

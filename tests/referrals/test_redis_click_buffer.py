@@ -213,14 +213,82 @@ def _commands(server) -> dict[str, int]:
     }
 
 
-def test_a_warm_redirect_is_two_redis_commands(redis_buffer, redis_cache, client, rep_code):
-    """One read for the code, the targets generation and the rate limit; one push for the click."""
-    assert client.get(f"/r/{rep_code.code}").status_code == 302  # fills the cache
+def test_a_warm_redirect_is_one_redis_round_trip(redis_buffer, redis_cache, client, rep_code):
+    """One script reads the IP's misses, the generation and the code's entry and pushes the
+    click (the MGET and RPUSH below run inside it); the Django cache isn't asked at all."""
+    assert client.get(f"/r/{rep_code.code}").status_code == 302  # fills the entry
     redis_buffer.config_resetstat()
-    response = client.get(f"/r/{rep_code.code.lower()}")
+    response = client.get(
+        f"/r/{rep_code.code.lower()}",
+        HTTP_USER_AGENT="Phone/1.0",
+        HTTP_REFERER="https://social.example/post/1",
+    )
     assert response.status_code == 302
-    assert _commands(redis_buffer) == {"mget": 1, "rpush": 1}
-    assert len(get_click_buffer()) == 2
+    assert _commands(redis_buffer) == {"evalsha": 1, "mget": 1, "rpush": 1}
+    assert clicks_drain() == 2
+    click = Click.objects.order_by("pk").last()
+    assert (click.rep_code_id, click.advocate_id) == (rep_code.pk, rep_code.advocate_id)
+    assert click.landing == response["Location"]
+    assert click.visitor_id == response.cookies["st_vid"].value
+    assert (click.user_agent, click.referrer) == ("Phone/1.0", "https://social.example/post/1")
+    assert click.ip_hash
+
+
+def test_an_unknown_code_is_remembered_and_counted_as_a_miss(
+    redis_buffer, redis_cache, client, rep_code
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    assert client.get("/r/NOSUCHCODE").status_code == 404
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/r/nosuchcode").status_code == 404
+    # (the friendly 404 page reads the site's settings; the code itself is not looked up)
+    assert not [q for q in queries if "repcode" in q["sql"]]
+    misses = [key for key in redis_buffer.keys("rl:redirect_miss:*")]
+    assert len(misses) == 1 and int(redis_buffer.get(misses[0])) == 2
+    assert len(get_click_buffer()) == 0
+
+
+def test_a_guessing_ip_is_refused_for_real_codes_too_and_nothing_is_queued(
+    redis_buffer, redis_cache, client, rep_code, settings
+):
+    settings.STREETTEAM_RATE_LIMITS = {"redirect_miss": "2/600"}
+    assert client.get(f"/r/{rep_code.code}").status_code == 302
+    for guess in ("GUESS01", "GUESS02"):
+        assert client.get(f"/r/{guess}").status_code == 404
+    response = client.get(f"/r/{rep_code.code}")
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) > 0
+    assert len(get_click_buffer()) == 1  # the first click only
+
+
+def test_a_lost_generation_starts_again_without_losing_the_click(
+    redis_buffer, redis_cache, client, rep_code, django_assert_max_num_queries
+):
+    from referrals.redirects import GENERATION_KEY
+
+    assert client.get(f"/r/{rep_code.code}").status_code == 302
+    redis_buffer.delete(GENERATION_KEY)  # evicted, or Redis restarted without its data
+    assert client.get(f"/r/{rep_code.code}").status_code == 302  # from the database
+    redis_buffer.config_resetstat()
+    with django_assert_max_num_queries(0):
+        assert client.get(f"/r/{rep_code.code}").status_code == 302  # warm again
+    assert _commands(redis_buffer) == {"evalsha": 1, "mget": 1, "rpush": 1}
+    assert len(get_click_buffer()) == 3
+
+
+def test_an_entry_cached_before_a_change_is_not_used(
+    redis_buffer, redis_cache, client, rep_code, django_assert_max_num_queries
+):
+    from advocacy.cache import targets_invalidate
+
+    assert client.get(f"/r/{rep_code.code}").status_code == 302
+    # A bulk update bypasses the services' invalidation; the caller bumps the generation.
+    type(rep_code).objects.filter(pk=rep_code.pk).update(is_active=False)
+    targets_invalidate()
+    assert client.get(f"/r/{rep_code.code}").status_code == 404
+    assert len(get_click_buffer()) == 1
 
 
 def test_a_change_is_seen_at_once_through_redis(redis_buffer, redis_cache, client, rep_code):
