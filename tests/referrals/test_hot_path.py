@@ -8,7 +8,7 @@ from advocacy.models import Advocate, Programme
 from advocacy.services import repcode_create_vanity, repcode_deactivate
 from referrals.cache import target_lookup, target_store, targets_generation, targets_invalidate
 from referrals.clickbuffer import get_click_buffer
-from referrals.selectors import referral_target_uncached, referral_target
+from referrals.selectors import referral_target, referral_target_uncached
 
 pytestmark = pytest.mark.django_db
 

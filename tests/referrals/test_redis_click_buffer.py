@@ -245,8 +245,9 @@ def test_an_unknown_code_is_remembered_and_counted_as_a_miss(
         assert client.get("/r/nosuchcode").status_code == 404
     # (the friendly 404 page reads the site's settings; the code itself is not looked up)
     assert not [q for q in queries if "repcode" in q["sql"]]
-    misses = [key for key in redis_buffer.keys("rl:redirect_miss:*")]
-    assert len(misses) == 1 and int(redis_buffer.get(misses[0])) == 2
+    misses = redis_buffer.keys("rl:redirect_miss:*")
+    assert len(misses) == 1
+    assert int(redis_buffer.get(misses[0])) == 2
     assert len(get_click_buffer()) == 0
 
 
