@@ -21,10 +21,12 @@ from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.dateformat import format as date_format
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from referrals import selectors as referral_selectors
+from referrals.models import Commission, Order
 from referrals.services.stripe_connect import (
     EXPRESS_COUNTRIES,
     stripe_connect_available,
@@ -35,7 +37,7 @@ from referrals.services.stripe_connect import (
 from .errors import ServiceError
 from .forms import JoinForm, PayoutDetailsForm
 from .models import Advocate, Programme
-from .money import minor_to_decimal
+from .money import format_money, minor_to_decimal
 from .offers import offer_summary
 from .payout_details import payout_details_summary
 from .qr import qr_svg
@@ -110,36 +112,103 @@ def _programme_query(advocate: Advocate) -> str:
     return "?programme=" + quote(advocate.programme.slug, safe="")
 
 
+# The dashboard's repeated cells (the chart's twelve weeks, the recent referrals) are formatted
+# here rather than with template filters: the same text, at a fraction of the template's cost.
+COMMISSION_WHEN = {
+    Commission.Status.APPROVED: "In the next payout",
+    Commission.Status.PAID: "Paid to you",
+    Commission.Status.REVERSED: "Order refunded or disputed",
+}
+
+
+def _weekly_chart(weekly: list[tuple], currency: str) -> list[dict]:
+    top = max((total for _, total in weekly), default=0)
+    return [
+        {
+            "week": week,
+            "total": total,
+            "height": round(100 * total / top) if top else 0,
+            "label": date_format(week, "j M"),
+            "label_long": date_format(week, "j F"),
+            "amount": format_money(total, currency),
+        }
+        for week, total in weekly
+    ]
+
+
+def _day(moment) -> str:
+    # As the template's |date filter: in the current time zone. (dateformat.format is what
+    # the filter ends in, without its look-up of named formats.)
+    return date_format(timezone.localtime(moment), "j M Y")
+
+
+def _recent_rows(referrals: list) -> list[dict]:
+    """A row per commission of each recent order (the order's own cells on its first row only),
+    or one row for an order without a commission."""
+    rows = []
+    for referral in referrals:
+        order_cells = {
+            "date": _day(referral.placed_at),
+            "code": referral.code,
+            "net": format_money(referral.net_amount, referral.currency),
+        }
+        if not referral.commissions:
+            rows.append({**order_cells, "commission": None})
+            continue
+        order_cells["order_status"] = (
+            referral.status_label if referral.status != Order.Status.PAID else ""
+        )
+        for i, commission in enumerate(referral.commissions):
+            cells = order_cells if i == 0 else dict.fromkeys(order_cells, "")
+            if commission.status == Commission.Status.PENDING:
+                when = f"Held until {_day(commission.hold_until)}"
+            else:
+                when = COMMISSION_WHEN.get(commission.status, "Not eligible")
+            rows.append(
+                {
+                    **cells,
+                    "commission": commission,
+                    "amount": format_money(commission.amount, commission.currency),
+                    "status_label": commission.status_label,
+                    "when": when,
+                }
+            )
+    return rows
+
+
 @login_required
 def dashboard(request):
     advocate, advocacies = _selected_advocacy(request)
     if advocate is None:
         return render(request, "advocacy/dashboard_empty.html", {})
+    programme = advocate.programme
     codes = referral_selectors.advocate_codes(advocate)
     primary = codes[0] if codes else None
-    share_text = f"{offer_summary(advocate.programme)} at {advocate.programme.name} with my code"
-    weekly = referral_selectors.advocate_weekly_earnings(advocate)
-    top = max((total for _, total in weekly), default=0)
+    share_url = primary.get_share_url() if primary else ""
+    offer = offer_summary(programme)
+    stats, balance = referral_selectors.advocate_overview(advocate)
+    weekly = _weekly_chart(referral_selectors.advocate_weekly_earnings(advocate), stats.currency)
+    best_week = max((week["total"] for week in weekly), default=0)
     context = {
         "advocacies": advocacies,
         "advocate": advocate,
-        "programme": advocate.programme,
+        "programme": programme,
         "codes": codes,
         "primary": primary,
-        "share_url": primary.get_share_url() if primary else "",
-        "share_links": _share_links(primary.get_share_url(), share_text) if primary else [],
-        "qr_svg": qr_svg(primary.get_share_url()).decode() if primary else "",
-        "stats": referral_selectors.advocate_stats(advocate),
-        "balance": referral_selectors.advocate_balance(advocate),
+        "share_url": share_url,
+        "share_links": _share_links(share_url, f"{offer} at {programme.name} with my code")
+        if primary
+        else [],
+        "qr_svg": qr_svg(share_url).decode() if primary else "",
+        "stats": stats,
+        "balance": balance,
         "payout_details": payout_details_summary(advocate),
         "stripe": stripe_connect_status(advocate),
         "programme_query": _programme_query(advocate),
-        "recent": referral_selectors.advocate_recent_referrals(advocate),
-        "weekly": [
-            {"week": week, "total": total, "height": round(100 * total / top) if top else 0}
-            for week, total in weekly
-        ],
-        "offer": offer_summary(advocate.programme),
+        "recent": _recent_rows(referral_selectors.advocate_recent_referrals(advocate)),
+        "weekly": weekly,
+        "best_week": format_money(best_week, stats.currency) if best_week else "",
+        "offer": offer,
     }
     return render(request, "advocacy/dashboard.html", context)
 

@@ -3,12 +3,10 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.db import connection
 from django.db.models import (
-    BigIntegerField,
     Count,
     Exists,
-    F,
-    Func,
     IntegerField,
     OuterRef,
     Q,
@@ -16,7 +14,7 @@ from django.db.models import (
     Subquery,
     Sum,
 )
-from django.db.models.functions import Coalesce, TruncWeek
+from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
 from advocacy.models import Advocate, Programme, RepCode
@@ -125,35 +123,78 @@ class AdvocateStats:
 
 
 def advocate_stats(advocate: Advocate) -> AdvocateStats:
-    """Clicks and referred orders in one query whatever the volume: clicks are summed from
-    the daily counts the click drain keeps (ClickDaily, a row per code and day), orders
-    counted over the order_advocate_time index."""
-    counts = (
-        Advocate.objects.filter(pk=advocate.pk)
-        .values(
-            # (names apart from the model's related names, which `values` may not shadow)
-            click_count=_sum(ClickDaily.objects.filter(advocate=OuterRef("pk")), "clicks"),
-            # (unordered: the models' default ordering would force an ordered index scan)
-            order_count=SubqueryCount(
-                Order.objects.filter(advocate=OuterRef("pk")).order_by().values("pk")
-            ),
-        )
-        .get()
-    )
+    """Clicks and referred orders in one query whatever the volume (see _advocate_figures)."""
+    figures = _advocate_figures(advocate, stats=True, balance=False)
+    return _stats(advocate, figures)
+
+
+def _stats(advocate: Advocate, figures: dict[str, int]) -> AdvocateStats:
     return AdvocateStats(
-        currency=advocate.programme.currency,
-        clicks=counts["click_count"],
-        orders=counts["order_count"],
+        currency=advocate.programme.currency, clicks=figures["clicks"], orders=figures["orders"]
     )
 
 
-def advocate_recent_referrals(advocate: Advocate, limit: int = 10) -> list[Order]:
-    return list(
-        Order.objects.filter(advocate=advocate)
-        .select_related("rep_code")
-        .prefetch_related("commissions")
-        .order_by("-placed_at")[:limit]
+@dataclass(frozen=True)
+class RecentCommission:
+    amount: int
+    currency: str
+    status: str
+    hold_until: datetime
+
+    @property
+    def status_label(self) -> str:
+        return _COMMISSION_STATUS_LABELS.get(self.status, self.status)
+
+
+@dataclass(frozen=True)
+class RecentReferral:
+    placed_at: datetime
+    code: str  # the code credited, "" if none
+    net_amount: int
+    currency: str
+    status: str
+    commissions: list[RecentCommission]  # newest first; empty when the order earned nothing
+
+    @property
+    def status_label(self) -> str:
+        return _ORDER_STATUS_LABELS.get(self.status, self.status)
+
+
+_ORDER_STATUS_LABELS = dict(Order.Status.choices)
+_COMMISSION_STATUS_LABELS = dict(Commission.Status.choices)
+
+
+def advocate_recent_referrals(advocate: Advocate, limit: int = 10) -> list[RecentReferral]:
+    """The advocate's latest orders, newest first, each with its commissions: one query (the
+    orders picked by a LIMIT subquery over the order_advocate_time index, their commissions
+    joined), read as plain values."""
+    latest = Order.objects.filter(advocate=advocate).order_by("-placed_at").values("pk")[:limit]
+    rows = (
+        Order.objects.filter(pk__in=latest)
+        .order_by("-placed_at", "-pk", "-commissions__created_at", "-commissions__pk")
+        .values_list(
+            "pk",
+            "placed_at",
+            "rep_code__code",
+            "net_amount",
+            "currency",
+            "status",
+            "commissions__pk",
+            "commissions__amount",
+            "commissions__currency",
+            "commissions__status",
+            "commissions__hold_until",
+        )
     )
+    referrals: list[RecentReferral] = []
+    last_pk = None
+    for pk, placed_at, code, net, currency, status, commission_pk, *commission in rows:
+        if pk != last_pk:
+            referrals.append(RecentReferral(placed_at, code or "", net, currency, status, []))
+            last_pk = pk
+        if commission_pk is not None:
+            referrals[-1].commissions.append(RecentCommission(*commission))
+    return referrals
 
 
 def advocate_weekly_earnings(advocate: Advocate, weeks: int = 12) -> list[tuple]:
@@ -218,48 +259,103 @@ class AdvocateBalance:
         return max(self.minimum_payout - self.payable, 0)
 
 
-def _sum(queryset: QuerySet, field: str = "amount") -> Coalesce:
-    """A correlated SUM of `queryset` (filtered on OuterRef("pk")) as a scalar column, 0 if none."""
-    total = queryset.order_by().annotate(total=Func(F(field), function="SUM")).values("total")
-    return Coalesce(Subquery(total, output_field=BigIntegerField()), 0)
+def _table(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _advocate_figures(advocate: Advocate, *, stats: bool, balance: bool) -> dict[str, int]:
+    """An advocate's figures in one statement whatever the volume (portable SQL: PostgreSQL and
+    SQLite). With `balance`: one pass over their ledger entries in the programme's currency
+    (total, reversed and held as aggregates with a FILTER) and their payouts; with `stats`: their
+    clicks and referred orders.
+
+    Held money is summed over the entries of the advocate's own pending or frozen commissions,
+    found by an uncorrelated subquery that PostgreSQL hashes once, rather than by joining every
+    ledger entry to its commission: entries about a commission are always written to that
+    commission's advocate (services), so it is the same sum.
+    """
+    currency = advocate.programme.currency
+    ledger, commission = _table(LedgerEntry), _table(Commission)
+    payout, click_daily, order = _table(Payout), _table(ClickDaily), _table(Order)
+    settled = ", ".join(["%s"] * len(SETTLED))
+    # (name, SQL, parameters), in the order of the SELECT list.
+    columns: list[tuple[str, str, list]] = []
+    if balance:
+        columns += [
+            ("ledger_total", "COALESCE(SUM(le.amount), 0)", []),
+            (
+                "ledger_reversed",
+                "COALESCE(SUM(le.amount) FILTER (WHERE le.kind = %s), 0)",
+                [LedgerEntry.Kind.REVERSED],
+            ),
+            (
+                "ledger_held",
+                f"""COALESCE(SUM(le.amount) FILTER (WHERE le.commission_id IN (
+                    SELECT c.id FROM {commission} c
+                    WHERE c.advocate_id = %s AND (c.status NOT IN ({settled}) OR c.frozen)
+                )), 0)""",  # noqa: S608 (table names from model metadata; values are parameters)
+                [advocate.pk, *SETTLED],
+            ),
+            (
+                "payouts_paid",
+                f"""(SELECT COALESCE(SUM(p.amount), 0) FROM {payout} p
+                    WHERE p.advocate_id = %s AND p.currency = %s AND p.status = %s)""",  # noqa: S608
+                [advocate.pk, currency, Payout.Status.PAID],
+            ),
+            (
+                "payouts_in_flight",
+                f"""(SELECT COALESCE(SUM(p.amount), 0) FROM {payout} p
+                    WHERE p.advocate_id = %s AND p.currency = %s AND p.status IN (%s, %s))""",  # noqa: S608
+                [advocate.pk, currency, Payout.Status.PENDING, Payout.Status.PROCESSING],
+            ),
+        ]
+    if stats:
+        columns += [
+            # Summed from the daily counts the click drain keeps (a row per code and day).
+            (
+                "clicks",
+                f"""(SELECT COALESCE(SUM(d.clicks), 0) FROM {click_daily} d
+                    WHERE d.advocate_id = %s)""",  # noqa: S608
+                [advocate.pk],
+            ),
+            # Counted over the order_advocate_time index.
+            (
+                "orders",
+                f"(SELECT COUNT(*) FROM {order} o WHERE o.advocate_id = %s)",  # noqa: S608
+                [advocate.pk],
+            ),
+        ]
+    sql = "SELECT " + ", ".join(column for _, column, _ in columns)
+    params = [param for _, _, column_params in columns for param in column_params]
+    if balance:  # an aggregate: one row, also for an advocate without entries
+        sql += f" FROM {ledger} le WHERE le.advocate_id = %s AND le.currency = %s"
+        params += [advocate.pk, currency]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return {name: int(value) for (name, _, _), value in zip(columns, row, strict=True)}
 
 
 def advocate_balance(advocate: Advocate) -> AdvocateBalance:
-    """The dashboard's balance by status, in one query whatever the volume.
+    """The balance by status, in one query whatever the volume (see _advocate_figures)."""
+    return _balance(advocate, _advocate_figures(advocate, stats=False, balance=True))
 
-    Held money is summed from the advocate's own pending or frozen commissions (an index on
-    advocate and status) rather than by joining every ledger entry to its commission: entries
-    about a commission are always written to that commission's advocate (services), so it is
-    the same sum, without touching the advocate's settled history.
-    """
-    programme = advocate.programme
-    currency = programme.currency
-    entries = LedgerEntry.objects.filter(advocate=OuterRef("pk"), currency=currency)
-    payouts = Payout.objects.filter(advocate=OuterRef("pk"), currency=currency)
-    held = entries.filter(commission__advocate=OuterRef("pk")).filter(
-        ~Q(commission__status__in=SETTLED) | Q(commission__frozen=True)
-    )
-    money = (
-        Advocate.objects.filter(pk=advocate.pk)
-        .values(
-            ledger_total=_sum(entries),
-            ledger_held=_sum(held),
-            ledger_reversed=_sum(entries.filter(kind=LedgerEntry.Kind.REVERSED)),
-            payouts_paid=_sum(payouts.filter(status=Payout.Status.PAID)),
-            payouts_in_flight=_sum(
-                payouts.filter(status__in=[Payout.Status.PENDING, Payout.Status.PROCESSING])
-            ),
-        )
-        .get()
-    )
+
+def advocate_overview(advocate: Advocate) -> tuple[AdvocateStats, AdvocateBalance]:
+    """advocate_stats and advocate_balance together, in one query (the dashboard, the API)."""
+    figures = _advocate_figures(advocate, stats=True, balance=True)
+    return _stats(advocate, figures), _balance(advocate, figures)
+
+
+def _balance(advocate: Advocate, figures: dict[str, int]) -> AdvocateBalance:
     return AdvocateBalance(
-        currency=currency,
-        held=money["ledger_held"],
-        payable=money["ledger_total"] - money["ledger_held"],
-        reversed=-money["ledger_reversed"],
-        paid_out=money["payouts_paid"],
-        in_flight=money["payouts_in_flight"],
-        threshold=programme.payout_threshold,
+        currency=advocate.programme.currency,
+        held=figures["ledger_held"],
+        payable=figures["ledger_total"] - figures["ledger_held"],
+        reversed=-figures["ledger_reversed"],
+        paid_out=figures["payouts_paid"],
+        in_flight=figures["payouts_in_flight"],
+        threshold=advocate.programme.payout_threshold,
     )
 
 

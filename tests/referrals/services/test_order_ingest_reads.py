@@ -1,0 +1,101 @@
+"""order_ingest reads each order's code once, with only the columns it needs: whatever path the
+order takes (credited, blocked, by link, fixed reward), no further query loads what was left out,
+and a repeat is answered from the first recording."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from advocacy.errors import ServiceError
+from advocacy.models import Advocate, Programme, RewardKind
+from referrals.cookies import LinkReferral
+from referrals.models import FraudSignal
+from referrals.services.orders import order_ingest
+from tests.factories import AdvocateFactory, ProgrammeFactory, RepCodeFactory
+
+pytestmark = pytest.mark.django_db
+
+PLACED = datetime(2025, 3, 10, 12, 0, 0, tzinfo=UTC)
+
+
+def ingest(**overrides):
+    kwargs = {
+        "source": "api",
+        "external_id": "order-1",
+        "currency": "EUR",
+        "gross_amount": 10000,
+        "shopper_email": "shopper@example.com",
+        "placed_at": PLACED,
+    }
+    kwargs.update(overrides)
+    with CaptureQueriesContext(connection) as queries:
+        result = order_ingest(**kwargs)
+    selects = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT")]
+    return result, selects
+
+
+def test_a_credited_order_reads_twice_and_earns(rep_code):
+    result, selects = ingest(code=rep_code.code.lower())
+    assert len(selects) == 2  # is it recorded already? which code?
+    assert result.commission.amount == 1000
+    assert result.commission.hold_until == PLACED + timedelta(
+        days=rep_code.advocate.programme.hold_days
+    )
+    assert result.order.rep_code.code == rep_code.code
+
+
+def test_a_fixed_reward_order_reads_twice(rep_code):
+    Programme.objects.filter(pk=rep_code.advocate.programme_id).update(
+        advocate_reward_kind=RewardKind.FIXED, advocate_reward_amount=700
+    )
+    result, selects = ingest(code=rep_code.code)
+    assert len(selects) == 2
+    assert result.commission.amount == 700
+
+
+def test_a_link_order_reads_twice(rep_code):
+    link = LinkReferral(code=rep_code.code, visitor_id="v" * 32, clicked_at=PLACED)
+    result, selects = ingest(link=link)
+    assert len(selects) == 2
+    assert result.order.advocate_id == rep_code.advocate_id
+
+
+@pytest.mark.parametrize("status", [Advocate.Status.PAUSED, Advocate.Status.BANNED])
+def test_an_order_for_an_inactive_advocate_reads_twice(rep_code, status):
+    Advocate.objects.filter(pk=rep_code.advocate_id).update(status=status)
+    result, selects = ingest(code=rep_code.code)
+    assert len(selects) == 2
+    assert result.commission is None
+    assert status.label.lower() in FraudSignal.objects.get().detail
+
+
+def test_a_self_referral_reads_twice(rep_code):
+    result, selects = ingest(code=rep_code.code, shopper_email=rep_code.advocate.user.email)
+    assert len(selects) == 2
+    assert FraudSignal.objects.get().kind == FraudSignal.Kind.SELF_REFERRAL
+
+
+def test_an_order_in_a_paused_programme_reads_twice(rep_code):
+    Programme.objects.filter(pk=rep_code.advocate.programme_id).update(
+        status=Programme.Status.PAUSED
+    )
+    result, selects = ingest(code=rep_code.code)
+    assert len(selects) == 2
+    assert FraudSignal.objects.get().kind == FraudSignal.Kind.PROGRAMME_INACTIVE
+
+
+def test_an_order_in_another_currency_is_refused_by_the_programmes_name():
+    rep = RepCodeFactory(advocate=AdvocateFactory(programme=ProgrammeFactory(name="Oat Co")))
+    with pytest.raises(ServiceError, match="Oat Co"):
+        ingest(code=rep.code, currency="USD")
+
+
+def test_a_repeat_is_answered_from_the_first_recording(rep_code):
+    first, _ = ingest(code=rep_code.code)
+    repeat, _ = ingest(code=rep_code.code, gross_amount=99999)
+    assert not repeat.created
+    assert repeat.order.pk == first.order.pk
+    assert repeat.commission.pk == first.commission.pk
+    assert repeat.order.gross_amount == 10000
