@@ -25,7 +25,12 @@ from advocacy.services import CUSTOMER_BATCH_LIMIT, customers_upsert
 from . import ratelimit
 from .models import IdempotencyKey, Order
 from .selectors import advocate_balance, advocate_stats, link_referral_for_visitor
-from .services.api_keys import api_key_allows, api_key_authenticate, api_key_scope
+from .services.api_keys import (
+    api_key_allows,
+    api_key_authenticate,
+    api_key_cache_key,
+    api_key_scope,
+)
 from .services.codes import repcode_card_load, repcode_card_lookup, repcode_find
 from .services.discounts import discount_quote
 from .services.orders import order_ingest
@@ -66,6 +71,20 @@ ERRORS = {status: ErrorOut for status in (400, 401, 403, 404, 409, 422, 429)}
 class ApiKeyAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str):
         return api_key_authenticate(token)
+
+
+class CodeLookupAuth(ApiKeyAuth):
+    """The key check of GET /codes/{code}, the API's hottest path, in the same cache round trip
+    as the lookup itself: one `get_many` brings the key's entry, the IP's failed-lookup counter,
+    the targets generation and the code's card (left on the request for the view)."""
+
+    def authenticate(self, request: HttpRequest, token: str):
+        code = request.resolver_match.kwargs.get("code", "") if request.resolver_match else ""
+        limit_key = ratelimit.bucket_key("code_lookup", ratelimit.client_ip(request))
+        key_entry = api_key_cache_key(token)
+        extra_keys = [limit_key] if key_entry is None else [limit_key, key_entry]
+        request.code_lookup = repcode_card_lookup(code, extra_keys=extra_keys)
+        return api_key_authenticate(token, prefetched=request.code_lookup.extras)
 
 
 api = NinjaAPI(
@@ -147,6 +166,7 @@ class CodeOut(Schema):
     "/codes/{code}",
     response={200: CodeOut, **ERRORS},
     summary="Check a code and price a cart",
+    auth=CodeLookupAuth(),
 )
 def code_lookup(
     request,
@@ -158,10 +178,10 @@ def code_lookup(
     """Is this code valid, who referred, and — given `amount` and `currency` — what discount
     applies to this cart. Failed lookups count towards a per-IP limit (429 with Retry-After)."""
     ip = ratelimit.client_ip(request)
-    # One cache round trip for the rate-limit counter, the targets generation and the code's
-    # card: a valid code costs no query (the key was cached by authentication).
+    # Read by CodeLookupAuth in its round trip: with a warm cache, no other cache read and no
+    # query.
+    lookup = request.code_lookup
     limit_key = ratelimit.bucket_key("code_lookup", ip)
-    lookup = repcode_card_lookup(code, extra_keys=[limit_key])
     wait = ratelimit.wait_for("code_lookup", lookup.extras.get(limit_key))
     if wait:
         return _error(

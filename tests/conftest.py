@@ -9,6 +9,8 @@ from referrals import clickbuffer
 from .factories import PASSWORD, AdvocateFactory, ProgrammeFactory, RepCodeFactory, UserFactory
 from .fakes.stripe_server import FakeStripe
 
+pytest_plugins = ["tests.redis_server"]  # redis_url, redis_cache: a real redis-server
+
 
 def pytest_configure(config):
     # WhiteNoise warns on every request that collectstatic has not been run; tests don't need it.

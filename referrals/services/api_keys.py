@@ -87,20 +87,45 @@ def _unpack(entry: tuple) -> tuple[ApiKey, frozenset[int]]:
     return ApiKey.from_db(db, fields, values), scope
 
 
-def api_key_authenticate(token: str) -> ApiKey | None:
-    """The active key behind a bearer token, or None. Constant-time on the secret."""
+def _token_parts(token: str) -> tuple[str, str] | None:
     if not token or not token.startswith("st_") or token.count("_") < 2:
         return None
     prefix, _, secret = token[3:].partition("_")
-    cacheable = bool(_PREFIX_SHAPE.match(prefix))
-    entry = cache.get(_cache_key(prefix)) if cacheable else None
+    return prefix, secret
+
+
+def api_key_cache_key(token: str) -> str | None:
+    """Where the key behind `token` is cached, for a caller that reads it together with its
+    own keys in one round trip (then `api_key_authenticate(token, prefetched=...)`)."""
+    parts = _token_parts(token)
+    if parts is None or not _PREFIX_SHAPE.match(parts[0]):
+        return None
+    return _cache_key(parts[0])
+
+
+def api_key_authenticate(token: str, prefetched: dict | None = None) -> ApiKey | None:
+    """The active key behind a bearer token, or None. Constant-time on the secret.
+
+    `prefetched`: what a `get_many` that included `api_key_cache_key(token)` found (a missing
+    entry is read from the database, as without it)."""
+    parts = _token_parts(token)
+    if parts is None:
+        return None
+    prefix, secret = parts
+    cache_key = _cache_key(prefix) if _PREFIX_SHAPE.match(prefix) else None
+    if cache_key is None:
+        entry = None
+    elif prefetched is not None:
+        entry = prefetched.get(cache_key)
+    else:
+        entry = cache.get(cache_key)
     if entry is not None and entry != _FORGOTTEN:
         found = _unpack(entry)
     else:
         found = _key_from_db(prefix)
-        if found is not None and cacheable and entry is None:
+        if found is not None and cache_key is not None and entry is None:
             # add, not set: a key forgotten meanwhile keeps its marker, not this row.
-            cache.add(_cache_key(prefix), _pack(*found), KEY_CACHE_SECONDS)
+            cache.add(cache_key, _pack(*found), KEY_CACHE_SECONDS)
     if found is None:
         return None
     key, scope = found

@@ -12,6 +12,7 @@ from advocacy.services import repcode_create_vanity, repcode_deactivate
 from referrals.models import ApiKey
 from referrals.services.api_keys import api_key_create, api_key_revoke, api_key_set_programmes
 from tests.factories import ProgrammeFactory
+from tests.redis_server import redis_commands
 
 pytestmark = pytest.mark.django_db
 
@@ -43,6 +44,20 @@ def test_a_warm_lookup_of_a_valid_code_reads_no_rows(client, scoped, rep_code):
     assert first.status_code == second.status_code == 200
     assert second.json() == first.json()
     assert first.json()["advocate_first_name"] == rep_code.advocate.user.display_name
+    assert table_queries(captured) == []
+
+
+def test_a_warm_lookup_is_one_cache_round_trip(redis_cache, client, scoped, rep_code):
+    """The key's entry, the IP's failed-lookup counter, the targets generation and the code's
+    card come back in one MGET (the key check shares the lookup's round trip)."""
+    _, token = scoped
+    assert lookup(client, token, rep_code.code).status_code == 200  # fills the entries
+    redis_cache.config_resetstat()
+    with CaptureQueriesContext(connection) as captured:
+        answer = lookup(client, token, rep_code.code.lower())
+    assert answer.status_code == 200
+    assert answer.json()["code"] == rep_code.code
+    assert redis_commands(redis_cache) == {"mget": 1}
     assert table_queries(captured) == []
 
 

@@ -1,14 +1,6 @@
-"""The Redis click buffer against a real redis-server: restarts, failed drains, crashed drains.
+"""The Redis click buffer against a real redis-server (tests/redis_server.py): restarts, failed
+drains, crashed drains, and /r/'s one round trip."""
 
-Needs /usr/bin/redis-server (or one on PATH); .ci/run installs it. Missing, the tests fail: the
-production buffer must not go untested silently.
-"""
-
-import shutil
-import socket
-import subprocess
-import tempfile
-import time
 
 import pytest
 import redis
@@ -17,51 +9,9 @@ from referrals import clickbuffer
 from referrals.clickbuffer import RedisClickBuffer, get_click_buffer
 from referrals.models import Click, ClickDaily
 from referrals.services.clicks import click_record, clicks_drain
+from tests.redis_server import redis_commands
 
 pytestmark = pytest.mark.django_db
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="session")
-def redis_url():
-    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
-    if not shutil.which(binary):
-        pytest.fail(
-            "redis-server is not installed: the Redis click buffer tests need it "
-            "(apt-get install redis-server; .ci/run does this)",
-            pytrace=False,
-        )
-    port = _free_port()
-    with tempfile.TemporaryDirectory() as workdir:
-        server = subprocess.Popen(  # noqa: S603 (our own fixed command line)
-            [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "",
-             "--appendonly", "no", "--dir", workdir],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        url = f"redis://127.0.0.1:{port}/0"
-        try:
-            client = redis.Redis.from_url(url)
-            for _ in range(100):
-                try:
-                    client.ping()
-                    break
-                except redis.ConnectionError:
-                    if server.poll() is not None:
-                        pytest.fail(f"redis-server exited with {server.returncode}", pytrace=False)
-                    time.sleep(0.05)
-            else:
-                pytest.fail("redis-server did not answer within 5 seconds", pytrace=False)
-            client.close()
-            yield url
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
 
 
 @pytest.fixture
@@ -190,29 +140,6 @@ def test_a_batch_written_again_after_a_crash_is_counted_again_with_its_clicks(
     assert sum(ClickDaily.objects.values_list("clicks", flat=True)) == 6
 
 
-@pytest.fixture
-def redis_cache(redis_url, settings):
-    """The cache on the same redis-server (database 1), as in production."""
-    cache_url = redis_url.rsplit("/", 1)[0] + "/1"
-    settings.CACHES = {
-        "default": {"BACKEND": "config.redis_cache.RedisCache", "LOCATION": cache_url}
-    }
-    client = redis.Redis.from_url(cache_url)
-    client.flushdb()
-    yield client
-    client.flushdb()
-    client.close()
-
-
-def _commands(server) -> dict[str, int]:
-    """Commands the server ran since the last CONFIG RESETSTAT (our own INFO calls aside)."""
-    stats = server.info("commandstats")
-    counts = {name.removeprefix("cmdstat_"): value["calls"] for name, value in stats.items()}
-    return {
-        name: calls for name, calls in counts.items() if name not in {"info", "config|resetstat"}
-    }
-
-
 def test_a_warm_redirect_is_one_redis_round_trip(redis_buffer, redis_cache, client, rep_code):
     """One script reads the IP's misses, the generation and the code's entry and pushes the
     click (the MGET and RPUSH below run inside it); the Django cache isn't asked at all."""
@@ -224,7 +151,7 @@ def test_a_warm_redirect_is_one_redis_round_trip(redis_buffer, redis_cache, clie
         HTTP_REFERER="https://social.example/post/1",
     )
     assert response.status_code == 302
-    assert _commands(redis_buffer) == {"evalsha": 1, "mget": 1, "rpush": 1}
+    assert redis_commands(redis_buffer) == {"evalsha": 1, "mget": 1, "rpush": 1}
     assert clicks_drain() == 2
     click = Click.objects.order_by("pk").last()
     assert (click.rep_code_id, click.advocate_id) == (rep_code.pk, rep_code.advocate_id)
@@ -275,7 +202,7 @@ def test_a_lost_generation_starts_again_without_losing_the_click(
     redis_buffer.config_resetstat()
     with django_assert_max_num_queries(0):
         assert client.get(f"/r/{rep_code.code}").status_code == 302  # warm again
-    assert _commands(redis_buffer) == {"evalsha": 1, "mget": 1, "rpush": 1}
+    assert redis_commands(redis_buffer) == {"evalsha": 1, "mget": 1, "rpush": 1}
     assert len(get_click_buffer()) == 3
 
 
