@@ -79,5 +79,3 @@ def redis_commands(server) -> dict[str, int]:
     return {
         name: calls for name, calls in counts.items() if name not in {"info", "config|resetstat"}
     }
-
-

@@ -1,7 +1,6 @@
 """The Redis click buffer against a real redis-server (tests/redis_server.py): restarts, failed
 drains, crashed drains, and /r/'s one round trip."""
 
-
 import pytest
 import redis
 
