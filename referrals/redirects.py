@@ -27,7 +27,10 @@ import time
 import weakref
 from dataclasses import asdict, dataclass
 
+from redis.exceptions import NoScriptError
+
 from advocacy.codes import normalise_code
+from config.redis_direct import DirectCommands
 
 from . import ratelimit
 from .cache import target_lookup
@@ -117,6 +120,7 @@ class _RedisRedirects:
         self.buffer = buffer
         self.redis = buffer.client
         self.script = self.redis.register_script(_REDIRECT)
+        self.direct = DirectCommands(self.redis)
 
     def resolve(self, code, *, ip, visitor_id, user_agent, referrer) -> Redirect:
         normalised = normalise_code(code)
@@ -133,9 +137,8 @@ class _RedisRedirects:
                 return Redirect(wait=wait)
             self._record_miss(miss_key)
             return Redirect()
-        generation, entry, misses, pushed = self.script(
-            keys=[GENERATION_KEY, _ENTRY_PREFIX + normalised, miss_key, self.buffer.queue_key],
-            args=[limit, tail],
+        generation, entry, misses, pushed = self._run_script(
+            GENERATION_KEY, _ENTRY_PREFIX + normalised, miss_key, self.buffer.queue_key, limit, tail
         )
         wait = ratelimit.wait_for("redirect_miss", int(misses or 0))
         if wait:
@@ -159,6 +162,14 @@ class _RedisRedirects:
             return Redirect()
         self.buffer.push_raw(_click_head(target) + tail)
         return Redirect(target=target)
+
+    def _run_script(self, *keys_and_args):
+        try:
+            return self.direct.execute("EVALSHA", self.script.sha, 4, *keys_and_args)
+        except NoScriptError:
+            # A restarted or flushed server: load the script once more, as redis-py's Script does.
+            self.redis.script_load(_REDIRECT)
+            return self.direct.execute("EVALSHA", self.script.sha, 4, *keys_and_args)
 
     def _store(self, normalised: str, generation: bytes, target) -> None:
         if target is None:
