@@ -124,10 +124,29 @@ def test_code_lookup_prices_the_cart_in_any_letter_case(api, rep_code):
         ({"amount": 10000, "currency": "USD"}, 422, "currency_mismatch"),
         ({"amount": -5, "currency": "EUR"}, 422, "amount_invalid"),
         ({"amount": "lots", "currency": "EUR"}, 422, "invalid_request"),
+        ({"amount": "12.5"}, 422, "invalid_request"),
+        ({"amount": ""}, 422, "invalid_request"),
+        ({"amount": "9" * 40}, 422, "invalid_request"),
     ],
 )
 def test_code_lookup_bad_cart_is_a_json_error(api, rep_code, params, status, code):
     assert_error(api.get(f"/codes/{rep_code.code}", **params), status, code)
+
+
+def test_a_cart_amount_that_is_not_a_number_names_the_field(api, rep_code):
+    error = assert_error(api.get(f"/codes/{rep_code.code}", amount="lots"), 422, "invalid_request")
+    assert list(error["fields"]) == ["amount"]
+
+
+def test_the_cart_parameters_are_documented(api):
+    document = api.get("/openapi.json").json()
+    parameters = document["paths"]["/api/v1/codes/{code}"]["get"]["parameters"]
+    assert {(p["in"], p["name"]) for p in parameters} == {
+        ("path", "code"),
+        ("query", "amount"),
+        ("query", "currency"),
+        ("query", "email"),
+    }
 
 
 def test_unknown_and_deactivated_codes_are_404(api, rep_code):
