@@ -3,9 +3,11 @@ public pages, the advocate's dashboard or the Wagtail admin (page editor and liv
 included), and the per-item styles the policy moved out of style="" still reach the page."""
 
 import re
+import time
 
 import pytest
 from playwright.sync_api import Page, expect
+from wagtail.admin.models import EditingSession
 
 from tests.factories import PASSWORD, UserFactory
 
@@ -79,3 +81,17 @@ def test_no_policy_violation_for_shoppers_advocates_or_managers(
     expect(preview.locator(".site-header, header").first).to_contain_text("Streetteam")
 
     assert csp_errors(messages) == []
+
+    # Leave the editor while the test still owns the database: the page sends a beacon that
+    # releases its editing session, and a beacon still in flight when the test ends would hold
+    # the live server's tables while they are flushed (and fail every browser test after it).
+    assert EditingSession.objects.exists()
+    page.goto("/admin/")
+    _wait_until(lambda: not EditingSession.objects.exists())
+
+
+def _wait_until(condition, seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the editing session was never released"
+        time.sleep(0.05)
