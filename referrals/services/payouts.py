@@ -53,13 +53,17 @@ def payout_batch_build(
         SELECT le.advocate_id, SUM(le.amount) AS amount
         FROM {ledger} le
         JOIN {advocate} a ON a.id = le.advocate_id
-        LEFT JOIN {commission} c ON c.id = le.commission_id
+        LEFT JOIN {commission} c
+          ON c.id = le.commission_id AND c.status IN ({settled}) AND c.frozen = %s
         WHERE a.programme_id = %s AND a.status <> 'banned' AND le.currency = %s
-          AND (le.commission_id IS NULL OR (c.status IN ({settled}) AND c.frozen = %s))
+          AND (le.commission_id IS NULL OR c.id IS NOT NULL)
         GROUP BY le.advocate_id
         HAVING SUM(le.amount) >= %s
     """  # noqa: S608 (table names come from model metadata, values are parameters)
-    payable_params = [programme.pk, currency, *SETTLED, False, threshold]
+    # An entry counts without a commission, or with a settled, unfrozen one (PAYABLE_ENTRIES).
+    # The commission's conditions sit in the join, so only the settled, unfrozen commissions go
+    # into the join's hash table, not every commission of the programme.
+    payable_params = [*SETTLED, False, programme.pk, currency, threshold]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             count, total = _build_postgresql(
