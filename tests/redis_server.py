@@ -5,57 +5,23 @@ Needs /usr/bin/redis-server (or one on PATH); .ci/run installs it. Missing, the 
 production paths must not go untested silently. Registered in tests/conftest.py.
 """
 
-import shutil
-import socket
-import subprocess
-import tempfile
-import time
-
 import pytest
 import redis
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from ops.redis import RedisError, RedisServer
 
 
 @pytest.fixture(scope="session")
 def redis_url():
-    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
-    if not shutil.which(binary):
-        pytest.fail(
-            "redis-server is not installed: the Redis click buffer tests need it "
-            "(apt-get install redis-server; .ci/run does this)",
-            pytrace=False,
-        )
-    port = _free_port()
-    with tempfile.TemporaryDirectory() as workdir:
-        server = subprocess.Popen(  # noqa: S603 (our own fixed command line)
-            [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "",
-             "--appendonly", "no", "--dir", workdir],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        url = f"redis://127.0.0.1:{port}/0"
-        try:
-            client = redis.Redis.from_url(url)
-            for _ in range(100):
-                try:
-                    client.ping()
-                    break
-                except redis.ConnectionError:
-                    if server.poll() is not None:
-                        pytest.fail(f"redis-server exited with {server.returncode}", pytrace=False)
-                    time.sleep(0.05)
-            else:
-                pytest.fail("redis-server did not answer within 5 seconds", pytrace=False)
-            client.close()
-            yield url
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
+    """A throwaway redis-server (ops.redis, as `make services` runs one) for the session."""
+    try:
+        server = RedisServer().start()
+    except RedisError as exc:
+        pytest.fail(f"{exc} (.ci/run installs it)", pytrace=False)
+    try:
+        yield server.url(0)
+    finally:
+        server.stop()
 
 
 @pytest.fixture
