@@ -89,7 +89,9 @@ class CodeLookupAuth(ApiKeyAuth):
 
     def authenticate(self, request: HttpRequest, token: str):
         code = request.resolver_match.kwargs.get("code", "") if request.resolver_match else ""
-        limit_key = ratelimit.bucket_key("code_lookup", ratelimit.client_ip(request))
+        request.code_lookup_limit_key = limit_key = ratelimit.bucket_key(
+            "code_lookup", ratelimit.client_ip(request)
+        )
         key_entry = api_key_cache_key(token)
         extra_keys = [limit_key] if key_entry is None else [limit_key, key_entry]
         request.code_lookup = repcode_card_lookup(code, extra_keys=extra_keys)
@@ -228,8 +230,7 @@ def code_lookup(request, code: str):
     # Read by CodeLookupAuth in its round trip: with a warm cache, no other cache read and no
     # query.
     lookup = request.code_lookup
-    limit_key = ratelimit.bucket_key("code_lookup", ip)
-    wait = ratelimit.wait_for("code_lookup", lookup.extras.get(limit_key))
+    wait = ratelimit.wait_for("code_lookup", lookup.extras.get(request.code_lookup_limit_key))
     if wait:
         return _error(
             api,
