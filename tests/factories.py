@@ -15,6 +15,7 @@ from accounts.models import User
 from advocacy.codes import random_code
 from advocacy.models import Advocate, Programme, RepCode, RewardKind
 from referrals.models import Order
+from referrals.services.orders import order_ingest
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -101,3 +102,17 @@ class OrderFactory(DjangoModelFactory):
 
     class Meta:
         model = Order
+
+
+def sale(rep_code, external_id: str, gross: int, placed_at=None):
+    """A EUR sale made with `rep_code`, recorded as the API records one (so it earns a pending
+    commission and its ledger entry); each external id is its own shopper."""
+    return order_ingest(
+        source="api",
+        external_id=external_id,
+        currency="EUR",
+        gross_amount=gross,
+        code=rep_code.code,
+        shopper_email=f"{external_id}@shopper.example",
+        placed_at=placed_at,
+    )

@@ -8,14 +8,13 @@ from django.utils import timezone
 
 from referrals.services.clicks import click_record, clicks_drain
 from referrals.services.commissions import commission_approve
-from referrals.services.orders import order_ingest
 from referrals.services.payouts import (
     payout_batch_approve,
     payout_batch_build,
     payout_batch_execute,
     payout_mark_paid,
 )
-from tests.factories import PASSWORD, AdvocateFactory, RepCodeFactory, UserFactory
+from tests.factories import PASSWORD, AdvocateFactory, RepCodeFactory, UserFactory, sale
 
 pytestmark = pytest.mark.django_db
 
@@ -33,18 +32,6 @@ def _click(rep_code, n=1):
             landing="/",
         )
     assert clicks_drain() == n
-
-
-def _sale(rep_code, external_id, gross, placed_at=None):
-    return order_ingest(
-        source="api",
-        external_id=external_id,
-        currency="EUR",
-        gross_amount=gross,
-        code=rep_code.code,
-        shopper_email=f"{external_id}@shopper.example",
-        placed_at=placed_at,
-    )
 
 
 def test_dashboard_requires_login(client):
@@ -77,9 +64,9 @@ def test_dashboard_counts_clicks_orders_and_money_by_status(client, login, rep_c
     manager = UserFactory(is_staff=True, is_superuser=True)
     _click(rep_code, 7)
     long_ago = timezone.now() - timedelta(days=45)
-    _sale(rep_code, "o-1", 10000)  # 1000, still held
-    approved = _sale(rep_code, "o-2", 5000, placed_at=long_ago).commission  # 500
-    paid = _sale(rep_code, "o-3", 2500, placed_at=long_ago).commission  # 250
+    sale(rep_code, "o-1", 10000)  # 1000, still held
+    approved = sale(rep_code, "o-2", 5000, placed_at=long_ago).commission  # 500
+    paid = sale(rep_code, "o-3", 2500, placed_at=long_ago).commission  # 250
     commission_approve(commission_id=paid.pk, actor=manager)
     batch = payout_batch_build(programme_id=rep_code.advocate.programme_id, actor=manager)
     payout_batch_approve(batch_id=batch.pk, actor=manager, password=PASSWORD)
@@ -99,7 +86,7 @@ def test_dashboard_counts_clicks_orders_and_money_by_status(client, login, rep_c
 def test_dashboard_shows_nothing_of_another_advocates_sales(client, login, rep_code):
     other = RepCodeFactory(advocate=AdvocateFactory(programme=rep_code.advocate.programme))
     _click(other, 3)
-    _sale(other, "theirs", 12340)  # 1234 commission, theirs
+    sale(other, "theirs", 12340)  # 1234 commission, theirs
 
     login(rep_code.advocate.user)
     response = client.get(reverse("dashboard"))
@@ -132,12 +119,12 @@ def test_dashboard_runs_a_fixed_number_of_queries(client, login, rep_code):
     """The numbers come from aggregates: more sales and clicks must not mean more queries."""
     login(rep_code.advocate.user)
     for i in range(3):
-        _sale(rep_code, f"few-{i}", 1000 + i)
+        sale(rep_code, f"few-{i}", 1000 + i)
     client.get(reverse("dashboard"))  # warm caches (content types, site)
     with CaptureQueriesContext(connection) as few:
         client.get(reverse("dashboard"))
     for i in range(20):
-        _sale(rep_code, f"many-{i}", 2000 + i)
+        sale(rep_code, f"many-{i}", 2000 + i)
     _click(rep_code, 20)
     with CaptureQueriesContext(connection) as many:
         client.get(reverse("dashboard"))
@@ -145,7 +132,7 @@ def test_dashboard_runs_a_fixed_number_of_queries(client, login, rep_code):
 
 
 def test_weekly_earnings_cover_twelve_weeks_and_include_this_weeks_sale(client, login, rep_code):
-    _sale(rep_code, "this-week", 10000)
+    sale(rep_code, "this-week", 10000)
     login(rep_code.advocate.user)
     weekly = client.get(reverse("dashboard")).context["weekly"]
     assert len(weekly) == 12

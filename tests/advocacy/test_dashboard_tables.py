@@ -11,22 +11,10 @@ from django.urls import reverse
 from django.utils import dateformat, timezone
 
 from advocacy.models import Programme, RewardKind
-from referrals.services.orders import order_ingest
 from referrals.services.refunds import refund_record
+from tests.factories import sale
 
 pytestmark = pytest.mark.django_db
-
-
-def _sale(rep_code, external_id, gross, placed_at):
-    return order_ingest(
-        source="api",
-        external_id=external_id,
-        currency="EUR",
-        gross_amount=gross,
-        code=rep_code.code,
-        shopper_email=f"{external_id}@shopper.example",
-        placed_at=placed_at,
-    )
 
 
 def _rows(page: str) -> list[list[str]]:
@@ -50,13 +38,13 @@ def _day(moment) -> str:
 
 def test_recent_referrals_table(client, login, rep_code):
     now = timezone.now()
-    held = _sale(rep_code, "held", 10000, now - timedelta(days=1))
-    refunded = _sale(rep_code, "refunded", 5000, now - timedelta(days=2))
+    held = sale(rep_code, "held", 10000, now - timedelta(days=1))
+    refunded = sale(rep_code, "refunded", 5000, now - timedelta(days=2))
     refund_record(order=refunded.order, external_id="re_1", amount=5000)
     Programme.objects.filter(pk=rep_code.advocate.programme_id).update(
         advocate_reward_kind=RewardKind.FIXED, advocate_reward_amount=0
     )
-    nothing = _sale(rep_code, "nothing", 3000, now - timedelta(days=3))
+    nothing = sale(rep_code, "nothing", 3000, now - timedelta(days=3))
     assert nothing.commission is None
     assert nothing.order.advocate_id == rep_code.advocate_id
 
@@ -87,7 +75,7 @@ def test_recent_referrals_table(client, login, rep_code):
 
 def test_weekly_chart_labels_and_best_week(client, login, rep_code):
     now = timezone.now()
-    _sale(rep_code, "this-week", 10000, now)
+    sale(rep_code, "this-week", 10000, now)
     login(rep_code.advocate.user)
     response = client.get(reverse("dashboard"))
     weekly = response.context["weekly"]

@@ -21,9 +21,8 @@ from advocacy.models import Advocate
 from advocacy.services import advocate_payout_details_update
 from referrals.models import Payout, PayoutBatch
 from referrals.services import commissions, payouts
-from referrals.services.orders import order_ingest
 from referrals.services.refunds import refund_record
-from tests.factories import PASSWORD, AdvocateFactory, RepCodeFactory, UserFactory
+from tests.factories import PASSWORD, AdvocateFactory, RepCodeFactory, UserFactory, sale
 
 pytestmark = pytest.mark.django_db
 
@@ -32,15 +31,7 @@ SETTINGS_URL = "/dashboard/payout-settings/"
 
 
 def _sale(rep_code, external_id, gross, *, days_ago=0):
-    return order_ingest(
-        source="api",
-        external_id=external_id,
-        currency="EUR",
-        gross_amount=gross,
-        code=rep_code.code,
-        shopper_email=f"{external_id}@shopper.example",
-        placed_at=timezone.now() - timedelta(days=days_ago),
-    )
+    return sale(rep_code, external_id, gross, timezone.now() - timedelta(days=days_ago))
 
 
 @pytest.fixture

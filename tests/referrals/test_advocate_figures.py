@@ -19,7 +19,6 @@ from referrals.selectors import (
 from referrals.services import ledger
 from referrals.services.clicks import click_record, clicks_drain
 from referrals.services.commissions import commission_approve
-from referrals.services.orders import order_ingest
 from referrals.services.payouts import (
     payout_batch_approve,
     payout_batch_build,
@@ -27,23 +26,11 @@ from referrals.services.payouts import (
     payout_mark_paid,
 )
 from referrals.services.refunds import dispute_open, refund_record
-from tests.factories import PASSWORD, AdvocateFactory, RepCodeFactory, UserFactory
+from tests.factories import PASSWORD, AdvocateFactory, RepCodeFactory, UserFactory, sale
 
 pytestmark = pytest.mark.django_db
 
 LONG_AGO = timezone.now() - timedelta(days=60)  # past any hold
-
-
-def _sale(rep_code, external_id, gross, placed_at=None):
-    return order_ingest(
-        source="api",
-        external_id=external_id,
-        currency="EUR",
-        gross_amount=gross,
-        code=rep_code.code,
-        shopper_email=f"{external_id}@shopper.example",
-        placed_at=placed_at,
-    )
 
 
 def _clicks(rep_code, n):
@@ -78,28 +65,28 @@ def manager():
 def history(rep_code, manager):
     """Every way money moves, through the real services (10% commissions)."""
     programme_id = rep_code.advocate.programme_id
-    paid = _sale(rep_code, "paid", 2500, LONG_AGO).commission  # 250, paid out
+    paid = sale(rep_code, "paid", 2500, LONG_AGO).commission  # 250, paid out
     commission_approve(commission_id=paid.pk, actor=manager)
     _pay_out(programme_id, manager, mark_paid=True)
-    in_flight = _sale(rep_code, "in-flight", 4000, LONG_AGO).commission  # 400, batch not paid
+    in_flight = sale(rep_code, "in-flight", 4000, LONG_AGO).commission  # 400, batch not paid
     commission_approve(commission_id=in_flight.pk, actor=manager)
     _pay_out(programme_id, manager, mark_paid=False)
 
-    _sale(rep_code, "held", 10000)  # 1000, pending
-    approved = _sale(rep_code, "approved", 5000, LONG_AGO).commission  # 500, payable
+    sale(rep_code, "held", 10000)  # 1000, pending
+    approved = sale(rep_code, "approved", 5000, LONG_AGO).commission  # 500, payable
     commission_approve(commission_id=approved.pk, actor=manager)
-    disputed = _sale(rep_code, "disputed", 3000, LONG_AGO)  # 300, approved then frozen
+    disputed = sale(rep_code, "disputed", 3000, LONG_AGO)  # 300, approved then frozen
     commission_approve(commission_id=disputed.commission.pk, actor=manager)
     dispute_open(order=disputed.order, external_id="dp_1")
-    refunded = _sale(rep_code, "refunded", 2000)  # 200, pending, refunded whole
+    refunded = sale(rep_code, "refunded", 2000)  # 200, pending, refunded whole
     refund_record(order=refunded.order, external_id="re_1", amount=2000)
-    halved = _sale(rep_code, "halved", 6000)  # 600, pending, half refunded: 300 left
+    halved = sale(rep_code, "halved", 6000)  # 600, pending, half refunded: 300 left
     refund_record(order=halved.order, external_id="re_2", amount=3000)
     # A refund on money already paid out: the payable balance goes negative by that much.
     refund_record(order=paid.order, external_id="re_3", amount=1000)  # -100
 
     other = RepCodeFactory(advocate=AdvocateFactory(programme=rep_code.advocate.programme))
-    _sale(other, "theirs", 12340)
+    sale(other, "theirs", 12340)
     _clicks(other, 4)
     _clicks(rep_code, 7)
     return rep_code.advocate
@@ -124,7 +111,7 @@ def test_the_balance_by_status(history):
 
 
 def test_a_negative_payable_balance_after_a_refund_on_paid_out_money(rep_code, manager):
-    paid = _sale(rep_code, "paid", 2500, LONG_AGO).commission
+    paid = sale(rep_code, "paid", 2500, LONG_AGO).commission
     commission_approve(commission_id=paid.pk, actor=manager)
     _pay_out(rep_code.advocate.programme_id, manager, mark_paid=True)
     refund_record(order=paid.order, external_id="re_1", amount=2500)
@@ -154,14 +141,14 @@ def test_an_advocate_without_activity_has_zero_everywhere(rep_code):
 
 def test_weekly_earnings_by_the_week_of_the_sale(rep_code, manager):
     now = timezone.now()
-    _sale(rep_code, "this-week", 10000, now)  # 1000
-    approved = _sale(rep_code, "six-weeks", 5000, now - timedelta(weeks=6)).commission
+    sale(rep_code, "this-week", 10000, now)  # 1000
+    approved = sale(rep_code, "six-weeks", 5000, now - timedelta(weeks=6)).commission
     commission_approve(commission_id=approved.pk, actor=manager)  # 500, approved still counts
-    refunded = _sale(rep_code, "refunded", 7000, now - timedelta(weeks=6))
+    refunded = sale(rep_code, "refunded", 7000, now - timedelta(weeks=6))
     refund_record(order=refunded.order, external_id="re_1", amount=7000)  # reversed: not counted
-    _sale(rep_code, "too-old", 9000, now - timedelta(weeks=13))  # before the chart
+    sale(rep_code, "too-old", 9000, now - timedelta(weeks=13))  # before the chart
     other = RepCodeFactory(advocate=AdvocateFactory(programme=rep_code.advocate.programme))
-    _sale(other, "theirs", 8000, now)
+    sale(other, "theirs", 8000, now)
 
     weekly = advocate_weekly_earnings(rep_code.advocate)
     assert len(weekly) == 12
@@ -175,11 +162,11 @@ def test_weekly_earnings_by_the_week_of_the_sale(rep_code, manager):
 
 def test_recent_referrals_newest_first_with_their_commissions(rep_code, manager):
     now = timezone.now()
-    old = _sale(rep_code, "old", 5000, now - timedelta(days=3))
-    new = _sale(rep_code, "new", 10000, now)
+    old = sale(rep_code, "old", 5000, now - timedelta(days=3))
+    new = sale(rep_code, "new", 10000, now)
     refund_record(order=old.order, external_id="re_1", amount=5000)
     other = RepCodeFactory(advocate=AdvocateFactory(programme=rep_code.advocate.programme))
-    _sale(other, "theirs", 8000, now)
+    sale(other, "theirs", 8000, now)
 
     recent = advocate_recent_referrals(rep_code.advocate)
     assert [r.net_amount for r in recent] == [10000, 5000]
@@ -194,6 +181,6 @@ def test_recent_referrals_newest_first_with_their_commissions(rep_code, manager)
 
 def test_recent_referrals_are_limited(rep_code):
     for i in range(12):
-        _sale(rep_code, f"o-{i}", 1000 + i)
+        sale(rep_code, f"o-{i}", 1000 + i)
     assert len(advocate_recent_referrals(rep_code.advocate)) == 10
     assert len(advocate_recent_referrals(rep_code.advocate, limit=3)) == 3
