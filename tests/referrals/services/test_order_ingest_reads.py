@@ -2,7 +2,7 @@
 order takes (credited, blocked, by link, fixed reward), no further query loads what was left out,
 and a repeat is answered from the first recording."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from django.db import connection
@@ -12,26 +12,18 @@ from advocacy.errors import ServiceError
 from advocacy.models import Advocate, Programme, RewardKind
 from referrals.cookies import LinkReferral
 from referrals.models import FraudSignal
-from referrals.services.orders import order_ingest
 from tests.factories import AdvocateFactory, ProgrammeFactory, RepCodeFactory
+
+from .test_order_ingest import PLACED
+from .test_order_ingest import ingest as recorded
 
 pytestmark = pytest.mark.django_db
 
-PLACED = datetime(2025, 3, 10, 12, 0, 0, tzinfo=UTC)
-
 
 def ingest(**overrides):
-    kwargs = {
-        "source": "api",
-        "external_id": "order-1",
-        "currency": "EUR",
-        "gross_amount": 10000,
-        "shopper_email": "shopper@example.com",
-        "placed_at": PLACED,
-    }
-    kwargs.update(overrides)
+    """The recorded order and the SELECTs it took (test_order_ingest's defaults)."""
     with CaptureQueriesContext(connection) as queries:
-        result = order_ingest(**kwargs)
+        result = recorded(**overrides)
     selects = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT")]
     return result, selects
 
