@@ -4,13 +4,16 @@ from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
-from referrals.api import api
+from referrals.api import api, code_lookup_route
 from referrals.stripe_events import stripe_webhook
+from referrals.urls import redirect_urlpatterns
 
-# The hot paths first (/r/<CODE> and the API): Django tries the patterns in order, and every
-# include passed over costs a regex on every request. The prefixes don't overlap, so the order
-# changes nothing else.
+# The hot paths first and at the top level (/r/<CODE> and the API's code lookup): Django tries
+# the patterns in order, and every include it enters or passes over costs regexes on every
+# request. The prefixes don't overlap, so the order changes nothing else.
 urlpatterns = [
+    *redirect_urlpatterns,
+    path("api/v1/codes/<str:code>", code_lookup_route),
     path("", include("referrals.urls")),
     path("api/v1/", api.urls),
     path("admin/", include(wagtailadmin_urls)),

@@ -3,11 +3,14 @@ error of one shape that changes nothing."""
 
 from datetime import timedelta
 from io import StringIO
+from unittest.mock import patch
 
 import pytest
 from django.core.management import call_command
+from django.urls import resolve
 from django.utils import timezone
 
+from referrals.api import code_lookup_route
 from referrals.models import ApiKey, Click, Commission, IdempotencyKey, Order, Refund
 from referrals.services.api_keys import api_key_create, api_key_revoke
 from tests.factories import AdvocateFactory, ProgrammeFactory, RepCodeFactory
@@ -147,6 +150,32 @@ def test_the_cart_parameters_are_documented(api):
         ("query", "currency"),
         ("query", "email"),
     }
+
+
+def test_the_code_lookup_is_served_by_its_own_route_as_documented(api, rep_code):
+    # config.urls sends GET /codes/{code} past ninja's per-call dispatch; it must stay the
+    # documented operation, not a second one beside it.
+    assert resolve(f"/api/v1/codes/{rep_code.code}").func is code_lookup_route
+    document = api.get("/openapi.json").json()
+    assert set(document["paths"]["/api/v1/codes/{code}"]) == {"get"}
+
+
+def test_the_code_lookup_answers_other_methods_as_the_rest_of_the_api(client, key, rep_code):
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {key}"}
+    lookup = client.post(f"/api/v1/codes/{rep_code.code}", {}, **auth)
+    stats = client.post(f"/api/v1/advocates/{rep_code.advocate_id}/stats", {}, **auth)
+    assert lookup.status_code == stats.status_code == 405
+    assert lookup["Allow"] == stats["Allow"] == "GET"
+    assert lookup.content == stats.content
+
+
+def test_an_unexpected_failure_in_the_code_lookup_is_a_server_error(client, key, rep_code):
+    # Only the API's own exceptions become JSON answers; anything else goes to Django's 500
+    # handler, as it does behind ninja's dispatch.
+    client.raise_request_exception = False
+    with patch("referrals.api.repcode_card_load", side_effect=RuntimeError("boom")):
+        response = client.get(f"/api/v1/codes/{rep_code.code}", HTTP_AUTHORIZATION=f"Bearer {key}")
+    assert response.status_code == 500
 
 
 def test_unknown_and_deactivated_codes_are_404(api, rep_code):
