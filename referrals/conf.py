@@ -1,47 +1,72 @@
-"""The referrals app's own settings, with their defaults (allauth's app_settings pattern)."""
+"""The referrals app's own settings, with their defaults (allauth's app_settings pattern).
+
+Each is read from django.conf.settings once and kept until a setting changes (Django sends
+`setting_changed` from override_settings and the tests' `settings` fixture): the click and API
+hot paths read several on every request, and a setting left at its default costs Django's
+settings object a caught AttributeError each time.
+"""
 
 from django.conf import settings
+from django.core.signals import setting_changed
 
 
 class AppSettings:
+    def __init__(self):
+        self._values: dict = {}
+
+    def _setting(self, name: str, default):
+        try:
+            return self._values[name]
+        except KeyError:
+            value = self._values[name] = getattr(settings, name, default)
+            return value
+
+    def forget(self, **kwargs) -> None:
+        self._values.clear()
+
     @property
     def COOKIE_NAME(self) -> str:
-        return getattr(settings, "STREETTEAM_COOKIE_NAME", "st_ref")
+        return self._setting("STREETTEAM_COOKIE_NAME", "st_ref")
 
     @property
     def VISITOR_COOKIE_NAME(self) -> str:
-        return getattr(settings, "STREETTEAM_VISITOR_COOKIE_NAME", "st_vid")
+        return self._setting("STREETTEAM_VISITOR_COOKIE_NAME", "st_vid")
 
     @property
     def SANDBOX_STORE(self) -> bool:
-        return getattr(settings, "STREETTEAM_SANDBOX_STORE", False)
+        return self._setting("STREETTEAM_SANDBOX_STORE", False)
 
     @property
     def CLICK_FLUSH_SECONDS(self) -> float:
-        return getattr(settings, "STREETTEAM_CLICK_FLUSH_SECONDS", 1.0)
+        return self._setting("STREETTEAM_CLICK_FLUSH_SECONDS", 1.0)
 
     @property
     def CLICK_BUFFER_URL(self) -> str:
-        return getattr(settings, "STREETTEAM_CLICK_BUFFER_URL", "")
+        return self._setting("STREETTEAM_CLICK_BUFFER_URL", "")
 
     @property
     def CLICK_BATCH_SIZE(self) -> int:
-        return getattr(settings, "STREETTEAM_CLICK_BATCH_SIZE", 5000)
+        return self._setting("STREETTEAM_CLICK_BATCH_SIZE", 5000)
 
     @property
     def TARGET_CACHE_SECONDS(self) -> int:
         """How long /r/<CODE> trusts a cached code lookup (changes invalidate it sooner)."""
-        return getattr(settings, "STREETTEAM_TARGET_CACHE_SECONDS", 300)
+        return self._setting("STREETTEAM_TARGET_CACHE_SECONDS", 300)
 
     @property
     def RATE_LIMITS(self) -> dict:
         """Misses allowed per IP address, as "count/seconds", before answers turn to 429."""
-        defaults = {"code_lookup": "30/600", "redirect_miss": "30/600"}
-        return {**defaults, **getattr(settings, "STREETTEAM_RATE_LIMITS", {})}
+        limits = self._values.get("rate_limits")
+        if limits is None:
+            defaults = {"code_lookup": "30/600", "redirect_miss": "30/600"}
+            configured = getattr(settings, "STREETTEAM_RATE_LIMITS", {})
+            limits = self._values["rate_limits"] = {**defaults, **configured}
+        return limits
 
     @property
     def HASH_SALT(self) -> str:
-        return getattr(settings, "STREETTEAM_HASH_SALT", "") or settings.SECRET_KEY
+        return self._setting("STREETTEAM_HASH_SALT", "") or settings.SECRET_KEY
 
 
 app_settings = AppSettings()
+setting_changed.connect(app_settings.forget, dispatch_uid="streetteam-referrals-app-settings")

@@ -144,8 +144,7 @@ class _RedisRedirects:
         if wait:
             return Redirect(wait=wait)
         if pushed:
-            payload = entry.split(b"\n", 2)[2]
-            return Redirect(target=ReferralTarget(**json.loads(payload)))
+            return Redirect(target=_target_from_entry(entry))
         if generation is not None and entry is not None:
             stored_generation, head, _ = entry.split(b"\n", 2)
             if stored_generation == generation and not head:
@@ -198,6 +197,21 @@ class _RedisRedirects:
 _redis_redirects: "weakref.WeakKeyDictionary[RedisClickBuffer, _RedisRedirects]" = (
     weakref.WeakKeyDictionary()
 )
+
+
+# The targets of the entries last read, by entry: a hit's entry is the same bytes on every click
+# until the code or the generation changes, so it is parsed once. Bounded by starting afresh.
+_targets_read: dict[bytes, ReferralTarget] = {}
+
+
+def _target_from_entry(entry: bytes) -> ReferralTarget:
+    target = _targets_read.get(entry)
+    if target is None:
+        if len(_targets_read) >= 1024:
+            _targets_read.clear()
+        payload = entry.split(b"\n", 2)[2]
+        target = _targets_read[entry] = ReferralTarget(**json.loads(payload))
+    return target
 
 
 def _click_head(target) -> str:

@@ -32,7 +32,7 @@ _CHECKOUT_SALT = "streetteam.sandbox-checkout"
 def referral_redirect(request, code: str):
     """302 to the programme's page with a signed referral cookie; a friendly 404 otherwise."""
     visitor_id = request.COOKIES.get(app_settings.VISITOR_COOKIE_NAME, "")[:32]
-    if not visitor_id.isalnum():
+    if not (visitor_id.isascii() and visitor_id.isalnum()):
         visitor_id = uuid.uuid4().hex
     redirect = redirect_resolve(
         code,

@@ -59,10 +59,14 @@ def test_returning_visitor_keeps_their_visitor_id(client, rep_code):
     assert read_referral_cookie(response.cookies[COOKIE].value).visitor_id == "a" * 32
 
 
-def test_forged_visitor_id_is_replaced(client, rep_code):
-    client.cookies[VISITOR] = "<script>"
+@pytest.mark.parametrize("forged", ["<script>", "caf\u00e9"])
+def test_forged_visitor_id_is_replaced(client, rep_code, forged):
+    # Only ASCII letters and digits: the id also travels in merchant links (st_vid=…).
+    client.cookies[VISITOR] = forged
     response = client.get(f"/r/{rep_code.code}")
-    assert response.cookies[VISITOR].value.isalnum()
+    visitor_id = response.cookies[VISITOR].value
+    assert visitor_id.isascii()
+    assert visitor_id.isalnum()
 
 
 def test_tampered_cookie_is_ignored(rep_code, other_rep_code):
