@@ -63,6 +63,15 @@ class AppSettings:
             limits = self._values["rate_limits"] = {**defaults, **configured}
         return limits
 
+    def rate_limit(self, scope: str) -> tuple[int, int]:
+        """(misses allowed, window in seconds) for `scope`, parsed from RATE_LIMITS once."""
+        key = ("rate_limit", scope)
+        parsed = self._values.get(key)
+        if parsed is None:
+            count, _, seconds = self.RATE_LIMITS[scope].partition("/")
+            parsed = self._values[key] = (int(count), int(seconds))
+        return parsed
+
     @property
     def HASH_SALT(self) -> str:
         return self._setting("STREETTEAM_HASH_SALT", "") or settings.SECRET_KEY

@@ -10,8 +10,7 @@ from .conf import app_settings
 
 def limit(scope: str) -> tuple[int, int]:
     """(misses allowed, window in seconds) for `scope`."""
-    count, _, seconds = app_settings.RATE_LIMITS[scope].partition("/")
-    return int(count), int(seconds)
+    return app_settings.rate_limit(scope)
 
 
 def bucket_key(scope: str, ident: str) -> str:

@@ -1,6 +1,7 @@
 """HTTP for referrals: the /r/<CODE> redirect and the sandbox storefront. Thin: parse, call a
 service or selector, render."""
 
+import secrets
 import uuid
 
 from django.core import signing
@@ -33,7 +34,7 @@ def referral_redirect(request, code: str):
     """302 to the programme's page with a signed referral cookie; a friendly 404 otherwise."""
     visitor_id = request.COOKIES.get(app_settings.VISITOR_COOKIE_NAME, "")[:32]
     if not (visitor_id.isascii() and visitor_id.isalnum()):
-        visitor_id = uuid.uuid4().hex
+        visitor_id = secrets.token_hex(16)
     redirect = redirect_resolve(
         code,
         ip=ratelimit.client_ip(request),
