@@ -442,7 +442,7 @@ def payout_batch_lines(batch: PayoutBatch) -> QuerySet[Payout]:
         Q(advocate=advocate) | Q(order__advocate=advocate), resolved_at__isnull=True
     ).values("pk")
     frozen = Commission.objects.filter(advocate=advocate, frozen=True).values("pk")
-    settled = Commission.objects.filter(payout=OuterRef("pk")).values("pk")
+    settled = Commission.objects.filter(advocate=advocate, payout=OuterRef("pk")).values("pk")
     return (
         batch.payouts.select_related("advocate__user", "retry_of")
         .annotate(

@@ -402,8 +402,10 @@ def _payout_paid(payout: Payout, *, reference: str, actor) -> None:
     payout.external_ref = reference or ""
     payout.paid_at = timezone.now()
     payout.save(update_fields=["status", "external_ref", "paid_at"])
+    # By advocate too: commission_advocate_status finds a payout's commissions (payout_id has
+    # no index of its own, see Commission.payout).
     for commission in Commission.objects.select_for_update().filter(
-        payout=payout, status=Commission.Status.APPROVED
+        advocate_id=payout.advocate_id, payout=payout, status=Commission.Status.APPROVED
     ):
         commission_transition(
             commission=commission,
@@ -432,7 +434,9 @@ def _payout_release(payout: Payout, *, reason: str, actor) -> None:
         reference=f"payout:{payout.pk}",
         memo=reason[:200],
     )
-    Commission.objects.filter(payout=payout, status=Commission.Status.APPROVED).update(payout=None)
+    Commission.objects.filter(
+        advocate_id=payout.advocate_id, payout=payout, status=Commission.Status.APPROVED
+    ).update(payout=None)
 
 
 def _payout_fail(payout: Payout, reason: str, *, actor) -> None:

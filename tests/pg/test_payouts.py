@@ -5,7 +5,7 @@ set-based SQL (DESIGN.md invariant 5: a payout is executed at most once)."""
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from advocacy.models import Advocate
@@ -201,3 +201,29 @@ def test_the_one_statement_build_links_only_payable_commissions_and_restores_the
     with connection.cursor() as cursor:
         cursor.execute("SELECT current_setting('work_mem'), current_setting('jit')")
         assert cursor.fetchone() == settings_before
+
+
+def test_a_build_links_its_commissions_in_place_without_touching_an_index(programme):
+    """Commission.payout has no index (migration 0008), so linking a batch's commissions is a
+    HOT update: the row is rewritten on its own page and no index gets an entry. An index
+    added back on payout_id would make every link a full update again."""
+    for _ in range(5):
+        earn(RepCodeFactory(advocate=AdvocateFactory(programme=programme)), orders=2)
+
+    def updates(cursor) -> tuple[int, int]:
+        # This backend's counts not yet flushed to the shared statistics, this transaction's
+        # included: read before and after the build, in one transaction.
+        cursor.execute(
+            "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables"
+            " WHERE relid = %s::regclass",
+            [Commission._meta.db_table],
+        )
+        return cursor.fetchone()
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        before = updates(cursor)
+        batch = payouts.payout_batch_build(programme_id=programme.pk)
+        after = updates(cursor)
+    linked = Commission.objects.filter(payout__batch=batch).count()
+    assert linked == 10
+    assert (after[0] - before[0], after[1] - before[1]) == (linked, linked)
