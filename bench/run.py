@@ -30,7 +30,7 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("figures", nargs="*", metavar="FIGURE", help=", ".join(FIGURES))
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
     parser.add_argument("--seconds", type=float, default=5, help="length of a wrk round")
-    parser.add_argument("--rounds", type=int, default=3, help="wrk rounds per side")
+    parser.add_argument("--rounds", type=int, default=5, help="wrk rounds per side")
     parser.add_argument("--requests", type=int, default=200, help="dashboard requests per side")
     args = parser.parse_args(argv)
     unknown = set(args.figures) - set(FIGURES)
