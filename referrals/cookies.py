@@ -58,15 +58,16 @@ def set_referral_cookie(response, *, code: str, visitor_id: str, window_days: in
 
 # Characters a cookie value may hold without quoting (http.cookies' own legal set).
 _COOKIE_SAFE = re.compile(r"[A-Za-z0-9!#$%&'*+\-.^_`|~:]*\Z")
-_expiry_dates: dict[int, tuple[int, str]] = {}
+_http_dates: dict[int, tuple[int, str]] = {}
 
 
-def _expires(max_age: int) -> str:
-    """http_date(now + max_age), as Django's set_cookie writes it, formatted once a second."""
+def http_date_after(seconds: int) -> str:
+    """http_date(time.time() + seconds), as Django's set_cookie and never_cache write it,
+    formatted once a second instead of on every call."""
     now = int(time.time())
-    memo = _expiry_dates.get(max_age)
+    memo = _http_dates.get(seconds)
     if memo is None or memo[0] != now:
-        memo = _expiry_dates[max_age] = (now, http_date(now + max_age))
+        memo = _http_dates[seconds] = (now, http_date(now + seconds))
     return memo[1]
 
 
@@ -81,7 +82,7 @@ def _set_cookie(response, name: str, value: str, max_age: int, secure: bool) -> 
         return
     morsel = Morsel()
     morsel.set(name, value, value)
-    expires = _expires(max_age)
+    expires = http_date_after(max_age)
     morsel.update(
         {"max-age": max_age, "expires": expires, "path": "/", "httponly": True, "samesite": "Lax"}
     )

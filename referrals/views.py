@@ -1,6 +1,7 @@
 """HTTP for referrals: the /r/<CODE> redirect and the sandbox storefront. Thin: parse, call a
 service or selector, render."""
 
+import functools
 import secrets
 import uuid
 
@@ -9,7 +10,6 @@ from django.db import transaction
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from advocacy.errors import ServiceError
@@ -17,7 +17,7 @@ from advocacy.models import Programme
 
 from . import ratelimit, sandbox
 from .conf import app_settings
-from .cookies import referral_from_request, set_referral_cookie
+from .cookies import http_date_after, referral_from_request, set_referral_cookie
 from .forms import CheckoutForm
 from .models import Order
 from .redirects import redirect_resolve
@@ -27,7 +27,23 @@ from .services.orders import order_ingest
 _CHECKOUT_SALT = "streetteam.sandbox-checkout"
 
 
-@never_cache
+# What django.views.decorators.cache.never_cache sets, written directly: Django parses and
+# re-sorts Cache-Control and formats the date on every call, and /r/ answers every click.
+_NEVER_CACHE = "max-age=0, no-cache, no-store, must-revalidate, private"
+
+
+def _never_cache(view):
+    @functools.wraps(view)
+    def never_cached(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        response.headers["Expires"] = http_date_after(0)
+        response.headers["Cache-Control"] = _NEVER_CACHE
+        return response
+
+    return never_cached
+
+
+@_never_cache
 @transaction.non_atomic_requests
 @require_http_methods(["GET", "HEAD"])
 def referral_redirect(request, code: str):

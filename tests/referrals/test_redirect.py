@@ -1,11 +1,14 @@
 """/r/<CODE>: a 302 with a signed cookie, never an open redirect, never a write on the request."""
 
+import time
 from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.http import HttpResponse
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 
 from advocacy.models import Advocate, Programme
 from referrals.clickbuffer import get_click_buffer
@@ -281,3 +284,26 @@ def test_campaign_page_ignores_a_ref_for_another_programme(client, campaign_page
     response = client.get(f"/spring-offer/?ref={stranger.code}")
     assert response.status_code == 200
     assert response.context["greeting"] is None
+
+
+def _never_cache_headers():
+    expected = HttpResponse()
+    add_never_cache_headers(expected)
+    return {name: expected[name] for name in ("Cache-Control", "Expires")}
+
+
+def test_every_answer_is_marked_never_to_be_cached_as_django_marks_it(
+    client, rep_code, settings, monkeypatch
+):
+    # A cached redirect would skip the click and the cookie; a cached 404 or 429 would outlive
+    # the code's activation or the block.
+    monkeypatch.setattr(time, "time", lambda: 1_790_000_000.5)
+    settings.STREETTEAM_RATE_LIMITS = {"redirect_miss": "1/600"}
+    found = client.get(f"/r/{rep_code.code}")
+    missing = client.get("/r/NOSUCHCODE")
+    blocked = client.get(f"/r/{rep_code.code}")
+    assert [r.status_code for r in (found, missing, blocked)] == [302, 404, 429]
+    for response in (found, missing, blocked):
+        assert {name: response[name] for name in ("Cache-Control", "Expires")} == (
+            _never_cache_headers()
+        )
