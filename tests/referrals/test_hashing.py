@@ -41,3 +41,12 @@ def test_hashes_depend_on_the_salt(settings):
     before = ip_hash("203.0.113.7")
     settings.STREETTEAM_HASH_SALT = "another-salt"
     assert ip_hash("203.0.113.7") != before
+
+
+def test_a_hash_stays_what_the_stored_rows_were_hashed_with(settings):
+    # HMAC-SHA256 keyed by "<salt>:<kind>": orders and clicks already stored were hashed so, and
+    # the self-referral and first-order checks compare new hashes with them.
+    settings.STREETTEAM_HASH_SALT = "pepper"
+    assert ip_hash("203.0.113.7") == (
+        "ebca0b809618169c1ab8b514f600f1b2f7d0451364e59a390a003e73ffee79b1"
+    )
