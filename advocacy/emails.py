@@ -11,8 +11,8 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from .models import Advocate
-from .payout_details import payout_details_summary
+from advocacy.models import Advocate
+from advocacy.payout_details import payout_details_summary
 
 
 def send_templated_email(*, to: str, subject: str, template: str, context: dict) -> None:

@@ -1,9 +1,9 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
-from .iban import validate_iban
-from .models import Advocate
-from .services import ACCOUNT_HOLDER_MAX
+from advocacy.iban import validate_iban
+from advocacy.models import Advocate
+from advocacy.services import ACCOUNT_HOLDER_MAX
 
 
 class JoinForm(forms.Form):

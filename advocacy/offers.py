@@ -1,7 +1,7 @@
 """How a programme's offers read to people ("20% off orders over €30.00")."""
 
-from .models import Programme, RewardKind
-from .money import format_money
+from advocacy.models import Programme, RewardKind
+from advocacy.money import format_money
 
 
 def offer_summary(programme: Programme) -> str:

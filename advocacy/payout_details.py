@@ -10,8 +10,8 @@ Pages and emails use `payout_details_summary`, never the raw JSON, so a full IBA
 
 from dataclasses import dataclass
 
-from .iban import mask_iban
-from .models import Advocate
+from advocacy.iban import mask_iban
+from advocacy.models import Advocate
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from django.db.models import QuerySet
 
-from .models import Advocate, Programme, RepCode
+from advocacy.models import Advocate, Programme, RepCode
 
 
 def programmes_open_to_join() -> QuerySet[Programme]:

@@ -8,12 +8,12 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from .cache import targets_invalidate
-from .codes import normalise_code, random_code
-from .errors import ServiceError
-from .iban import validate_iban
-from .models import Advocate, Programme, RepCode
-from .tasks import payout_details_changed_email
+from advocacy.cache import targets_invalidate
+from advocacy.codes import normalise_code, random_code
+from advocacy.errors import ServiceError
+from advocacy.iban import validate_iban
+from advocacy.models import Advocate, Programme, RepCode
+from advocacy.tasks import payout_details_changed_email
 
 logger = logging.getLogger(__name__)
 
@@ -197,8 +197,8 @@ def customers_upsert(*, rows: list[dict], source: str = "api") -> dict:
     """
     from django.core.validators import validate_email
 
-    from .models import Customer
-    from .money import CURRENCY_EXPONENTS, MAX_AMOUNT
+    from advocacy.models import Customer
+    from advocacy.money import CURRENCY_EXPONENTS, MAX_AMOUNT
 
     if not rows:
         raise ServiceError("customers_empty", "Send at least one customer.")

@@ -7,7 +7,7 @@ from Stripe's onboarding); never calls Stripe.
 
 from dataclasses import dataclass, field
 
-from .models import Advocate
+from advocacy.models import Advocate
 
 NOT_STARTED = "not_started"
 DETAILS_NEEDED = "details_needed"

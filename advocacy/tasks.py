@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import emails
+from advocacy import emails
 
 # A mail server that is down, unreachable or refusing for now (smtplib's errors are OSErrors):
 # try again later, backing off, rather than lose the message. Every email task uses it.

@@ -25,6 +25,20 @@ from django.utils.dateformat import format as date_format
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from advocacy.errors import ServiceError
+from advocacy.forms import JoinForm, PayoutDetailsForm
+from advocacy.models import Advocate, Programme
+from advocacy.money import format_money, minor_to_decimal
+from advocacy.offers import offer_summary
+from advocacy.payout_details import payout_details_summary
+from advocacy.qr import qr_svg
+from advocacy.selectors import advocacies_for_user, repcode_for_user
+from advocacy.services import (
+    advocate_payout_details_update,
+    programme_join,
+    user_has_verified_email,
+)
+from advocacy.stripe_status import stripe_connect_status
 from referrals import selectors as referral_selectors
 from referrals.models import Commission, Order
 from referrals.services.stripe_connect import (
@@ -33,21 +47,6 @@ from referrals.services.stripe_connect import (
     stripe_connect_onboarding_url,
     stripe_connect_refresh,
 )
-
-from .errors import ServiceError
-from .forms import JoinForm, PayoutDetailsForm
-from .models import Advocate, Programme
-from .money import format_money, minor_to_decimal
-from .offers import offer_summary
-from .payout_details import payout_details_summary
-from .qr import qr_svg
-from .selectors import advocacies_for_user, repcode_for_user
-from .services import (
-    advocate_payout_details_update,
-    programme_join,
-    user_has_verified_email,
-)
-from .stripe_status import stripe_connect_status
 
 PAYOUTS_PER_PAGE = 25
 # Pages whose form leads on to Stripe's onboarding: the POST answers with a redirect there, which

@@ -29,10 +29,10 @@ from wagtail.log_actions import log
 from wagtail.permission_policies import ModelPermissionPolicy
 from wagtail.permissions import policy_registry, register_permission_policy
 
-from .codes import normalise_code
-from .errors import ServiceError
-from .models import Advocate, Programme, RepCode
-from .services import repcode_create_vanity
+from advocacy.codes import normalise_code
+from advocacy.errors import ServiceError
+from advocacy.models import Advocate, Programme, RepCode
+from advocacy.services import repcode_create_vanity
 
 # ------------------------------------------------------------------------------
 # Shared building blocks

@@ -6,8 +6,7 @@ class CmsConfig(AppConfig):
     verbose_name = "Campaign pages"
 
     def ready(self):
+        from cms.landing import campaign_url_for
         from referrals.landing import register_campaign_resolver
-
-        from .landing import campaign_url_for
 
         register_campaign_resolver(campaign_url_for)

@@ -1,8 +1,7 @@
 """Finding a programme's campaign page for /r/<CODE> (registered in CmsConfig.ready)."""
 
 from advocacy.models import Programme
-
-from .models import CampaignPage
+from cms.models import CampaignPage
 
 
 def campaign_url_for(programme: Programme) -> str | None:

@@ -7,8 +7,7 @@ from wagtail.models import Page
 from wagtail.search import index
 
 from advocacy.models import Programme
-
-from .blocks import CampaignStreamBlock
+from cms.blocks import CampaignStreamBlock
 
 
 class HomePage(Page):

@@ -10,7 +10,7 @@ each thread already has its own cache object, so reusing it changes nothing else
 
 from django.core.cache.backends import redis as django_redis
 
-from .redis_direct import DirectCommands
+from config.redis_direct import DirectCommands
 
 
 class RedisCacheClient(django_redis.RedisCacheClient):

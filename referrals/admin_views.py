@@ -41,9 +41,8 @@ from advocacy.models import Advocate
 from advocacy.money import format_money, minor_to_decimal
 from advocacy.payout_details import payout_details_summary
 from advocacy.wagtail_hooks import ListingIndexView
-
-from . import selectors
-from .forms import (
+from referrals import selectors
+from referrals.forms import (
     ApiKeyCreateForm,
     CommissionDecisionForm,
     PayoutBatchApproveForm,
@@ -52,11 +51,15 @@ from .forms import (
     PayoutMarkFailedForm,
     PayoutMarkPaidForm,
 )
-from .models import ApiKey, Commission, Payout, PayoutBatch, WebhookEvent
-from .services.api_keys import api_key_create, api_key_revoke
-from .services.audit import audit
-from .services.commissions import commission_approve, commission_reject, commissions_release_held
-from .services.payouts import (
+from referrals.models import ApiKey, Commission, Payout, PayoutBatch, WebhookEvent
+from referrals.services.api_keys import api_key_create, api_key_revoke
+from referrals.services.audit import audit
+from referrals.services.commissions import (
+    commission_approve,
+    commission_reject,
+    commissions_release_held,
+)
+from referrals.services.payouts import (
     APPROVE_PERMISSION,
     payout_batch_approve,
     payout_batch_build,
@@ -67,8 +70,8 @@ from .services.payouts import (
     payout_mark_paid,
     payout_retry,
 )
-from .services.stripe_events import HANDLERS, stripe_event_replay
-from .services.stripe_reconcile import stripe_reconcile_last
+from referrals.services.stripe_events import HANDLERS, stripe_event_replay
+from referrals.services.stripe_reconcile import stripe_reconcile_last
 
 DECIDE_PERMISSION = "referrals.change_commission"
 DECISIONS_FORM_ID = "commission-decisions"

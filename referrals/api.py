@@ -23,20 +23,19 @@ from advocacy.errors import ServiceError
 from advocacy.models import Advocate
 from advocacy.money import MAX_AMOUNT
 from advocacy.services import CUSTOMER_BATCH_LIMIT, customers_upsert
-
-from . import ratelimit
-from .models import IdempotencyKey, Order
-from .selectors import advocate_balance, advocate_stats, link_referral_for_visitor
-from .services.api_keys import (
+from referrals import ratelimit
+from referrals.models import IdempotencyKey, Order
+from referrals.selectors import advocate_balance, advocate_stats, link_referral_for_visitor
+from referrals.services.api_keys import (
     api_key_allows,
     api_key_authenticate,
     api_key_cache_key,
     api_key_scope,
 )
-from .services.codes import repcode_card_load, repcode_card_lookup, repcode_find
-from .services.discounts import discount_quote
-from .services.orders import order_ingest
-from .services.refunds import refund_record
+from referrals.services.codes import repcode_card_load, repcode_card_lookup, repcode_find
+from referrals.services.discounts import discount_quote
+from referrals.services.orders import order_ingest
+from referrals.services.refunds import refund_record
 
 # ----------------------------------------------------------------------------------- errors
 

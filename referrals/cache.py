@@ -17,9 +17,8 @@ from django.core.cache import cache
 
 from advocacy.cache import GENERATION_KEY, targets_generation, targets_invalidate
 from advocacy.codes import normalise_code
-
-from .conf import app_settings
-from .services.codes import CODE_SHAPE
+from referrals.conf import app_settings
+from referrals.services.codes import CODE_SHAPE
 
 __all__ = [
     "MISS",

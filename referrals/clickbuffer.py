@@ -31,7 +31,7 @@ import uuid
 from collections import deque
 from contextlib import contextmanager
 
-from .conf import app_settings
+from referrals.conf import app_settings
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +113,7 @@ class MemoryClickBuffer:
     def _flush_forever(self) -> None:
         from django.db import close_old_connections
 
-        from .services.clicks import clicks_drain
+        from referrals.services.clicks import clicks_drain
 
         while True:
             time.sleep(app_settings.CLICK_FLUSH_SECONDS)

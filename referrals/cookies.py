@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core import signing
 from django.utils.http import http_date
 
-from .conf import app_settings
+from referrals.conf import app_settings
 
 _SALT = "streetteam.referral-cookie"
 

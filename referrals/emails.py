@@ -4,8 +4,7 @@ Transactional: they go to every advocate whatever their marketing preferences.
 """
 
 from advocacy.emails import send_templated_email
-
-from .models import Commission, Payout
+from referrals.models import Commission, Payout
 
 COMMISSION_SUBJECTS = {
     "earned": "You earned a commission",

@@ -1,9 +1,8 @@
 from django import forms
 
 from advocacy.models import Programme
-
-from .models import Commission, PayoutBatch
-from .sandbox import PRODUCTS
+from referrals.models import Commission, PayoutBatch
+from referrals.sandbox import PRODUCTS
 
 
 class CheckoutForm(forms.Form):

@@ -4,7 +4,7 @@ import functools
 import hashlib
 import hmac
 
-from .conf import app_settings
+from referrals.conf import app_settings
 
 _GMAIL_DOMAINS = {"gmail.com", "googlemail.com"}
 

@@ -5,7 +5,7 @@ import time
 
 from django.core.cache import cache
 
-from .conf import app_settings
+from referrals.conf import app_settings
 
 
 def limit(scope: str) -> tuple[int, int]:

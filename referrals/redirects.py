@@ -31,14 +31,13 @@ from redis.exceptions import NoScriptError
 
 from advocacy.codes import normalise_code
 from config.redis_direct import DirectCommands
-
-from . import ratelimit
-from .cache import target_lookup
-from .clickbuffer import RedisClickBuffer, get_click_buffer
-from .conf import app_settings
-from .selectors import ReferralTarget, referral_target, referral_target_uncached
-from .services.clicks import click_fields, click_record
-from .services.codes import CODE_SHAPE
+from referrals import ratelimit
+from referrals.cache import target_lookup
+from referrals.clickbuffer import RedisClickBuffer, get_click_buffer
+from referrals.conf import app_settings
+from referrals.selectors import ReferralTarget, referral_target, referral_target_uncached
+from referrals.services.clicks import click_fields, click_record
+from referrals.services.codes import CODE_SHAPE
 
 GENERATION_KEY = "streetteam:redirect:generation"
 _ENTRY_PREFIX = "streetteam:redirect:code:"

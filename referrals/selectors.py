@@ -19,11 +19,10 @@ from django.utils import timezone
 
 from advocacy.models import Advocate, Programme, RepCode
 from advocacy.offers import offer_summary
-
-from .cache import target_lookup, target_store
-from .cookies import referral_from_request
-from .landing import landing_url
-from .models import (
+from referrals.cache import target_lookup, target_store
+from referrals.cookies import referral_from_request
+from referrals.landing import landing_url
+from referrals.models import (
     AuditEvent,
     Click,
     ClickDaily,
@@ -34,8 +33,8 @@ from .models import (
     Payout,
     PayoutBatch,
 )
-from .services.codes import repcode_find, repcode_unusable_reason
-from .services.ledger import SETTLED
+from referrals.services.codes import repcode_find, repcode_unusable_reason
+from referrals.services.ledger import SETTLED
 
 
 @dataclass(frozen=True)
@@ -508,7 +507,7 @@ def link_referral_for_visitor(visitor_id: str):
     Clicks reach the table through the click buffer, so one from the last few seconds may not
     be there yet; such a fast order is attributed by the code the shop passes instead.
     """
-    from .cookies import LinkReferral
+    from referrals.cookies import LinkReferral
 
     if not visitor_id or not visitor_id.isalnum():
         return None

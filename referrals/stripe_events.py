@@ -15,7 +15,7 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from .services.stripe_events import stripe_event_record
+from referrals.services.stripe_events import stripe_event_record
 
 logger = logging.getLogger(__name__)
 

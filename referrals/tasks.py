@@ -8,10 +8,9 @@ from celery import shared_task
 from django.utils import timezone
 
 from advocacy.tasks import EMAIL_RETRY
-
-from . import emails, stripe_api
-from .services import clicks, commissions, payouts, stripe_events, stripe_sync
-from .services import stripe_reconcile as stripe_reconcile_service
+from referrals import emails, stripe_api
+from referrals.services import clicks, commissions, payouts, stripe_events, stripe_sync
+from referrals.services import stripe_reconcile as stripe_reconcile_service
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from referrals import views
 
 # /r/<CODE>, placed by config.urls at the top level: behind an include, Django would try the
 # include's prefix and then its patterns on every click.

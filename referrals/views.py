@@ -14,15 +14,14 @@ from django.views.decorators.http import require_http_methods
 
 from advocacy.errors import ServiceError
 from advocacy.models import Programme
-
-from . import ratelimit, sandbox
-from .conf import app_settings
-from .cookies import http_date_after, referral_from_request, set_referral_cookie
-from .forms import CheckoutForm
-from .models import Order
-from .redirects import redirect_resolve
-from .services.discounts import discount_quote
-from .services.orders import order_ingest
+from referrals import ratelimit, sandbox
+from referrals.conf import app_settings
+from referrals.cookies import http_date_after, referral_from_request, set_referral_cookie
+from referrals.forms import CheckoutForm
+from referrals.models import Order
+from referrals.redirects import redirect_resolve
+from referrals.services.discounts import discount_quote
+from referrals.services.orders import order_ingest
 
 _CHECKOUT_SALT = "streetteam.sandbox-checkout"
 

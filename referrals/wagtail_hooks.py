@@ -39,9 +39,8 @@ from wagtail.permissions import register_permission_policy
 from advocacy.models import Programme
 from advocacy.money import format_money
 from advocacy.wagtail_hooks import ListingIndexView, ReadOnlyModelViewSet, read_only_policy
-
-from . import admin_views, selectors
-from .models import (
+from referrals import admin_views, selectors
+from referrals.models import (
     ApiKey,
     AuditEvent,
     Commission,

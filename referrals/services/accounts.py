@@ -2,9 +2,9 @@
 
 from django.db import IntegrityError, transaction
 
-from ..cookies import LinkReferral
-from ..models import ReferredAccount
-from .codes import repcode_find, repcode_unusable_reason
+from referrals.cookies import LinkReferral
+from referrals.models import ReferredAccount
+from referrals.services.codes import repcode_find, repcode_unusable_reason
 
 
 def account_bind_referral(*, user, link: LinkReferral | None) -> ReferredAccount | None:

@@ -17,8 +17,7 @@ from django.utils import timezone
 
 from advocacy.errors import ServiceError
 from advocacy.models import Programme
-
-from ..models import ApiKey
+from referrals.models import ApiKey
 
 _PREFIX_BYTES = 6  # 8 url-safe characters
 _SECRET_BYTES = 24  # 32 url-safe characters, 192 bits

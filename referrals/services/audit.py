@@ -2,7 +2,7 @@
 
 from django.db import models
 
-from ..models import AuditEvent
+from referrals.models import AuditEvent
 
 
 def audit(*, actor, action: str, obj: models.Model, reason: str = "", **data) -> AuditEvent:

@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 from django.db import connection, transaction
 from django.utils import timezone
 
-from ..clickbuffer import get_click_buffer
-from ..conf import app_settings
-from ..hashing import ip_hash
-from ..models import Click, ClickDaily
+from referrals.clickbuffer import get_click_buffer
+from referrals.conf import app_settings
+from referrals.hashing import ip_hash
+from referrals.models import Click, ClickDaily
 
 
 def click_record(

@@ -10,10 +10,9 @@ from django.utils import timezone
 from advocacy.errors import ServiceError
 from advocacy.models import Advocate, RewardKind
 from advocacy.money import percent_of
-
-from ..models import Commission, LedgerEntry, Order
-from .audit import audit
-from .ledger import commission_outstanding
+from referrals.models import Commission, LedgerEntry, Order
+from referrals.services.audit import audit
+from referrals.services.ledger import commission_outstanding
 
 
 def commission_amount(advocate: Advocate, base_amount: int) -> int:
@@ -225,6 +224,6 @@ def commissions_release_held(*, now=None) -> dict:
 
 
 def _notify(commission: Commission, event: str) -> None:
-    from ..tasks import commission_email  # here, not at the top: tasks import services
+    from referrals.tasks import commission_email  # here, not at the top: tasks import services
 
     transaction.on_commit(lambda: commission_email.delay(commission.pk, event))

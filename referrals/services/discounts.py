@@ -5,10 +5,9 @@ from dataclasses import dataclass
 from advocacy.errors import ServiceError
 from advocacy.models import Programme, RepCode, RewardKind
 from advocacy.money import MAX_AMOUNT, format_money, percent_of
-
-from ..hashing import email_hash
-from ..models import DiscountRedemption, Order
-from .codes import repcode_find, repcode_unusable_reason
+from referrals.hashing import email_hash
+from referrals.models import DiscountRedemption, Order
+from referrals.services.codes import repcode_find, repcode_unusable_reason
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,7 @@
 from django.db.models import Q, QuerySet, Sum
 
 from advocacy.models import Advocate
-
-from ..models import Commission, LedgerEntry
+from referrals.models import Commission, LedgerEntry
 
 SETTLED = [
     Commission.Status.APPROVED,

@@ -26,12 +26,14 @@ from advocacy.codes import normalise_code
 from advocacy.errors import ServiceError
 from advocacy.models import Programme, RepCode
 from advocacy.money import MAX_AMOUNT
-
-from ..cookies import LinkReferral
-from ..hashing import email_hash
-from ..models import Attribution, Commission, DiscountRedemption, FraudSignal, Order
-from .codes import CODE_SHAPE
-from .commissions import commission_create_for_new_order, commission_create_for_renewal
+from referrals.cookies import LinkReferral
+from referrals.hashing import email_hash
+from referrals.models import Attribution, Commission, DiscountRedemption, FraudSignal, Order
+from referrals.services.codes import CODE_SHAPE
+from referrals.services.commissions import (
+    commission_create_for_new_order,
+    commission_create_for_renewal,
+)
 
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 

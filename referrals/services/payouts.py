@@ -18,11 +18,10 @@ from django.utils import timezone
 
 from advocacy.errors import ServiceError
 from advocacy.models import Advocate, Programme
-
-from ..models import Commission, LedgerEntry, Payout, PayoutBatch
-from .audit import audit
-from .commissions import commission_transition
-from .ledger import SETTLED, payable_balance
+from referrals.models import Commission, LedgerEntry, Payout, PayoutBatch
+from referrals.services.audit import audit
+from referrals.services.commissions import commission_transition
+from referrals.services.ledger import SETTLED, payable_balance
 
 APPROVE_PERMISSION = "referrals.approve_payoutbatch"
 
@@ -265,7 +264,7 @@ def payout_batch_execute(*, batch_id: int, actor) -> PayoutBatch:
     batch.save(update_fields=["status"])
     audit(actor=actor, action="batch_executed", obj=batch)
     if batch.backend != PayoutBatch.Backend.MANUAL:
-        from ..tasks import payout_execute as payout_execute_task
+        from referrals.tasks import payout_execute as payout_execute_task
 
         ids = list(batch.payouts.filter(status=Payout.Status.PENDING).values_list("pk", flat=True))
         transaction.on_commit(lambda: [payout_execute_task.delay(pk) for pk in ids])
@@ -274,7 +273,7 @@ def payout_batch_execute(*, batch_id: int, actor) -> PayoutBatch:
 
 def payout_execute(*, payout_id: int) -> Payout:
     """Pay one payout through its batch's backend, at most once (see the module docstring)."""
-    from ..payout_backends import PayoutError, get_backend
+    from referrals.payout_backends import PayoutError, get_backend
 
     with transaction.atomic():
         payout = (
@@ -391,7 +390,7 @@ def payout_retry(*, payout_id: int, actor) -> Payout:
         batch.save(update_fields=["status"])
     audit(actor=actor, action="payout_retried", obj=retry, retry_of=failed.pk)
     if batch.backend != PayoutBatch.Backend.MANUAL:
-        from ..tasks import payout_execute as payout_execute_task
+        from referrals.tasks import payout_execute as payout_execute_task
 
         transaction.on_commit(lambda: payout_execute_task.delay(retry.pk))
     return retry
@@ -460,6 +459,6 @@ def _batch_maybe_done(batch_id: int) -> None:
 
 
 def _notify_payout(payout: Payout, event: str) -> None:
-    from ..tasks import payout_email
+    from referrals.tasks import payout_email
 
     transaction.on_commit(lambda: payout_email.delay(payout.pk, event))

@@ -15,11 +15,10 @@ from django.utils import timezone
 
 from advocacy.errors import ServiceError
 from advocacy.money import MAX_AMOUNT
-
-from ..models import Commission, Dispute, LedgerEntry, Order, Refund
-from .audit import audit
-from .commissions import _notify, commission_transition
-from .ledger import commission_outstanding
+from referrals.models import Commission, Dispute, LedgerEntry, Order, Refund
+from referrals.services.audit import audit
+from referrals.services.commissions import _notify, commission_transition
+from referrals.services.ledger import commission_outstanding
 
 
 def order_total_paid(order: Order) -> int:

@@ -25,13 +25,12 @@ from django.utils import timezone
 from advocacy.codes import normalise_code
 from advocacy.errors import ServiceError
 from advocacy.models import RepCode
-
-from .. import stripe_api
-from ..models import Order, WebhookEvent
-from .codes import repcode_find
-from .orders import order_ingest
-from .refunds import dispute_close, dispute_open, refund_record
-from .stripe_connect import stripe_account_sync
+from referrals import stripe_api
+from referrals.models import Order, WebhookEvent
+from referrals.services.codes import repcode_find
+from referrals.services.orders import order_ingest
+from referrals.services.refunds import dispute_close, dispute_open, refund_record
+from referrals.services.stripe_connect import stripe_account_sync
 
 logger = logging.getLogger(__name__)
 
@@ -446,7 +445,7 @@ def stripe_event_record(event: dict) -> tuple[WebhookEvent, bool]:
 
 
 def _enqueue(event_pk: int) -> None:
-    from ..tasks import stripe_event_apply as stripe_event_apply_task
+    from referrals.tasks import stripe_event_apply as stripe_event_apply_task
 
     try:
         stripe_event_apply_task.delay(event_pk)

@@ -35,8 +35,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from advocacy.models import Programme, RepCode, RewardKind
-
-from .. import stripe_api
+from referrals import stripe_api
 
 logger = logging.getLogger(__name__)
 
@@ -523,7 +522,7 @@ def stripe_mirror_after_save(
     if not created and update_fields is not None:
         if not set(update_fields) & _MIRRORED_FIELDS.get(model_name, set()):
             return
-    from .. import tasks  # tasks import the services: imported here to avoid a cycle
+    from referrals import tasks  # tasks import the services: imported here to avoid a cycle
 
     if model_name == "programme":
         _enqueue_on_commit(tasks.stripe_programme_coupon_sync, pk)
