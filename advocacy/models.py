@@ -13,7 +13,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Lower, Upper
 from django.urls import reverse
 
-from advocacy.money import CURRENCY_CHOICES
+from kernel.money import CURRENCY_CHOICES
 
 
 class RewardKind(models.TextChoices):

@@ -1,7 +1,7 @@
 """How a programme's offers read to people ("20% off orders over €30.00")."""
 
 from advocacy.models import Programme, RewardKind
-from advocacy.money import format_money
+from kernel.money import format_money
 
 
 def offer_summary(programme: Programme) -> str:

@@ -10,10 +10,10 @@ from django.utils import timezone
 
 from advocacy.cache import targets_invalidate
 from advocacy.codes import normalise_code, random_code
-from advocacy.errors import ServiceError
 from advocacy.iban import validate_iban
 from advocacy.models import Advocate, Programme, RepCode
 from advocacy.tasks import payout_details_changed_email
+from kernel.errors import ServiceError
 
 logger = logging.getLogger(__name__)
 
@@ -198,7 +198,7 @@ def customers_upsert(*, rows: list[dict], source: str = "api") -> dict:
     from django.core.validators import validate_email
 
     from advocacy.models import Customer
-    from advocacy.money import CURRENCY_EXPONENTS, MAX_AMOUNT
+    from kernel.money import CURRENCY_EXPONENTS, MAX_AMOUNT
 
     if not rows:
         raise ServiceError("customers_empty", "Send at least one customer.")

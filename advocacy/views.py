@@ -25,10 +25,8 @@ from django.utils.dateformat import format as date_format
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from advocacy.errors import ServiceError
 from advocacy.forms import JoinForm, PayoutDetailsForm
 from advocacy.models import Advocate, Programme
-from advocacy.money import format_money, minor_to_decimal
 from advocacy.offers import offer_summary
 from advocacy.payout_details import payout_details_summary
 from advocacy.qr import qr_svg
@@ -39,6 +37,8 @@ from advocacy.services import (
     user_has_verified_email,
 )
 from advocacy.stripe_status import stripe_connect_status
+from kernel.errors import ServiceError
+from kernel.money import format_money, minor_to_decimal
 from referrals import selectors as referral_selectors
 from referrals.models import Commission, Order
 from referrals.services.stripe_connect import (

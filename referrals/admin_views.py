@@ -36,11 +36,11 @@ from wagtail.admin.utils import get_valid_next_url_from_request
 from wagtail.admin.views.generic import InspectView, WagtailAdminTemplateMixin
 from wagtail.admin.widgets import HeaderButton
 
-from advocacy.errors import ServiceError
 from advocacy.models import Advocate
-from advocacy.money import format_money, minor_to_decimal
 from advocacy.payout_details import payout_details_summary
-from advocacy.wagtail_hooks import ListingIndexView
+from kernel.admin import ListingIndexView
+from kernel.errors import ServiceError
+from kernel.money import format_money, minor_to_decimal
 from referrals import selectors
 from referrals.forms import (
     ApiKeyCreateForm,

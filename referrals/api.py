@@ -19,10 +19,10 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
 
-from advocacy.errors import ServiceError
 from advocacy.models import Advocate
-from advocacy.money import MAX_AMOUNT
 from advocacy.services import CUSTOMER_BATCH_LIMIT, customers_upsert
+from kernel.errors import ServiceError
+from kernel.money import MAX_AMOUNT
 from referrals import ratelimit
 from referrals.models import IdempotencyKey, Order
 from referrals.selectors import advocate_balance, advocate_stats, link_referral_for_visitor

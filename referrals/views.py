@@ -12,8 +12,8 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from advocacy.errors import ServiceError
 from advocacy.models import Programme
+from kernel.errors import ServiceError
 from referrals import ratelimit, sandbox
 from referrals.conf import app_settings
 from referrals.cookies import http_date_after, referral_from_request, set_referral_cookie

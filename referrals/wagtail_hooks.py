@@ -37,8 +37,8 @@ from wagtail.coreutils import multigetattr
 from wagtail.permissions import register_permission_policy
 
 from advocacy.models import Programme
-from advocacy.money import format_money
-from advocacy.wagtail_hooks import ListingIndexView, ReadOnlyModelViewSet, read_only_policy
+from kernel.admin import ListingIndexView, ReadOnlyModelViewSet, read_only_policy
+from kernel.money import format_money
 from referrals import admin_views, selectors
 from referrals.models import (
     ApiKey,

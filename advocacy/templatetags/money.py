@@ -2,7 +2,7 @@
 
 from django import template
 
-from advocacy.money import format_money
+from kernel.money import format_money
 
 register = template.Library()
 

@@ -15,8 +15,8 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
-from advocacy.errors import ServiceError
 from advocacy.models import Programme
+from kernel.errors import ServiceError
 from referrals.models import ApiKey
 
 _PREFIX_BYTES = 6  # 8 url-safe characters

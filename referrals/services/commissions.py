@@ -7,9 +7,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from advocacy.errors import ServiceError
 from advocacy.models import Advocate, RewardKind
-from advocacy.money import percent_of
+from kernel.errors import ServiceError
+from kernel.money import percent_of
 from referrals.models import Commission, LedgerEntry, Order
 from referrals.services.audit import audit
 from referrals.services.ledger import commission_outstanding

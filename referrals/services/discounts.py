@@ -2,9 +2,9 @@
 
 from dataclasses import dataclass
 
-from advocacy.errors import ServiceError
 from advocacy.models import Programme, RepCode, RewardKind
-from advocacy.money import MAX_AMOUNT, format_money, percent_of
+from kernel.errors import ServiceError
+from kernel.money import MAX_AMOUNT, format_money, percent_of
 from referrals.hashing import email_hash
 from referrals.models import DiscountRedemption, Order
 from referrals.services.codes import repcode_find, repcode_unusable_reason

@@ -23,9 +23,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from advocacy.codes import normalise_code
-from advocacy.errors import ServiceError
 from advocacy.models import Programme, RepCode
-from advocacy.money import MAX_AMOUNT
+from kernel.errors import ServiceError
+from kernel.money import MAX_AMOUNT
 from referrals.cookies import LinkReferral
 from referrals.hashing import email_hash
 from referrals.models import Attribution, Commission, DiscountRedemption, FraudSignal, Order

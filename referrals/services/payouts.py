@@ -16,8 +16,8 @@ again with the same key, which returns the same transfer instead of sending a se
 from django.db import connection, transaction
 from django.utils import timezone
 
-from advocacy.errors import ServiceError
 from advocacy.models import Advocate, Programme
+from kernel.errors import ServiceError
 from referrals.models import Commission, LedgerEntry, Payout, PayoutBatch
 from referrals.services.audit import audit
 from referrals.services.commissions import commission_transition

@@ -13,8 +13,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from advocacy.errors import ServiceError
-from advocacy.money import MAX_AMOUNT
+from kernel.errors import ServiceError
+from kernel.money import MAX_AMOUNT
 from referrals.models import Commission, Dispute, LedgerEntry, Order, Refund
 from referrals.services.audit import audit
 from referrals.services.commissions import _notify, commission_transition

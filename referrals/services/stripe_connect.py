@@ -19,9 +19,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from advocacy.errors import ServiceError
 from advocacy.models import Advocate
 from advocacy.services import advocate_payout_details_update
+from kernel.errors import ServiceError
 from referrals import stripe_api
 
 # Countries where Stripe offers Express accounts (https://docs.stripe.com/connect/express-accounts,

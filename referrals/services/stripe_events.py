@@ -23,8 +23,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from advocacy.codes import normalise_code
-from advocacy.errors import ServiceError
 from advocacy.models import RepCode
+from kernel.errors import ServiceError
 from referrals import stripe_api
 from referrals.models import Order, WebhookEvent
 from referrals.services.codes import repcode_find

@@ -3,7 +3,7 @@ import shortuuid
 from django.db import IntegrityError, transaction
 
 from advocacy import codes
-from advocacy.errors import ServiceError
+from kernel.errors import ServiceError
 from advocacy.models import RepCode
 from advocacy.services import repcode_create_vanity, repcode_deactivate, repcode_issue
 from referrals.services.codes import repcode_find, repcode_unusable_reason

@@ -2,7 +2,7 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
-from advocacy.errors import ServiceError
+from kernel.errors import ServiceError
 from advocacy.models import Advocate, Programme, RepCode
 from advocacy.services import programme_join
 from tests.factories import AdvocateFactory, ProgrammeFactory, UserFactory

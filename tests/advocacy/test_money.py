@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from advocacy.money import CURRENCY_EXPONENTS, format_money, parse_money, percent_of
+from kernel.money import CURRENCY_EXPONENTS, format_money, parse_money, percent_of
 
 
 @pytest.mark.parametrize(

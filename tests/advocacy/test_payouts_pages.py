@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from advocacy.errors import ServiceError
+from kernel.errors import ServiceError
 from advocacy.iban import mask_iban, normalise_iban, validate_iban
 from advocacy.models import Advocate
 from advocacy.services import advocate_payout_details_update

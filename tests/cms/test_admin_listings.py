@@ -10,7 +10,7 @@ from wagtail import hooks
 from wagtail.permissions import policy_registry
 
 from accounts.models import User
-from advocacy.errors import ServiceError
+from kernel.errors import ServiceError
 from advocacy.models import Advocate, Programme, RepCode
 from referrals.models import Attribution, Commission, FraudSignal, LedgerEntry, Order
 from tests.factories import (

@@ -3,7 +3,7 @@ once, and 20 orders racing for one shopper's one-use offer (DESIGN.md invariants
 
 import pytest
 
-from advocacy.errors import ServiceError
+from kernel.errors import ServiceError
 from referrals.models import Commission, DiscountRedemption, LedgerEntry, Order
 from referrals.services.orders import order_ingest
 

@@ -24,7 +24,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from advocacy.errors import ServiceError
+from kernel.errors import ServiceError
 from referrals.models import (
     AuditEvent,
     Commission,

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from advocacy.errors import ServiceError
 from advocacy.models import Programme
+from kernel.errors import ServiceError
 from referrals.services.api_keys import api_key_create
 
 

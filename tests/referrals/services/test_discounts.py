@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from advocacy.errors import ServiceError
+from kernel.errors import ServiceError
 from advocacy.models import Advocate, Programme, RewardKind
 from advocacy.offers import offer_summary
 from referrals.services.discounts import discount_quote

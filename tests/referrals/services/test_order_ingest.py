@@ -9,7 +9,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from advocacy.errors import ServiceError
+from kernel.errors import ServiceError
 from advocacy.models import Advocate, Programme
 from referrals.cookies import LinkReferral
 from referrals.hashing import email_hash

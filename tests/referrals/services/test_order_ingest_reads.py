@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from advocacy.errors import ServiceError
+from kernel.errors import ServiceError
 from advocacy.models import Advocate, Programme, RewardKind
 from referrals.cookies import LinkReferral
 from referrals.models import FraudSignal

@@ -1,0 +1,97 @@
+"""Payout batches and the payouts inside them."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from advocacy.models import Advocate, Programme
+
+
+class PayoutBatch(models.Model):
+    """Approved balances gathered for payment: built, reviewed, approved, executed."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Awaiting approval"
+        APPROVED = "approved", "Approved"
+        EXECUTING = "executing", "Paying"
+        DONE = "done", "Done"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class Backend(models.TextChoices):
+        MANUAL = "manual", "Manual (CSV export, then mark paid)"
+        STRIPE_CONNECT = "stripe_connect", "Stripe Connect transfers"
+
+    programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="batches")
+    currency = models.CharField(max_length=3)
+    backend = models.CharField(max_length=20, choices=Backend.choices, default=Backend.MANUAL)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    total_amount = models.BigIntegerField(default=0)
+    payout_count = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    second_approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    second_approved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "payout batch"
+        verbose_name_plural = "payout batches"
+        ordering = ["-created_at"]
+        permissions = [("approve_payoutbatch", "Can approve and execute payout batches")]
+
+    def __str__(self):
+        return f"Batch {self.pk} ({self.currency}, {self.get_status_display()})"
+
+
+class Payout(models.Model):
+    """One advocate's share of a batch. Executed at most once (see services.payouts)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        PROCESSING = "processing", "Processing"
+        PAID = "paid", "Paid"
+        FAILED = "failed", "Failed"
+
+    batch = models.ForeignKey(PayoutBatch, on_delete=models.PROTECT, related_name="payouts")
+    advocate = models.ForeignKey(Advocate, on_delete=models.PROTECT, related_name="payouts")
+    currency = models.CharField(max_length=3)
+    amount = models.BigIntegerField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    # What the backend answered: a Stripe transfer id, or the manager's bank reference.
+    external_ref = models.CharField(max_length=255, blank=True)
+    failure_reason = models.CharField(max_length=300, blank=True)
+    retry_of = models.OneToOneField(
+        "self", on_delete=models.PROTECT, related_name="retry", null=True, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "payout"
+        verbose_name_plural = "payouts"
+        ordering = ["-created_at"]
+        constraints = [
+            # One original payout per advocate and batch; retries (retry_of set, one-to-one)
+            # join the same batch.
+            models.UniqueConstraint(
+                fields=["batch", "advocate"],
+                condition=Q(retry_of__isnull=True),
+                name="payout_once_per_batch",
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payout_positive"),
+        ]
+
+    def __str__(self):
+        return f"Payout {self.pk}: {self.amount} {self.currency} to {self.advocate_id}"
+
+    @property
+    def idempotency_key(self) -> str:
+        # Derived from our own row: a retried call after a crash is the same call to Stripe.
+        return f"streetteam-payout-{self.pk}"
