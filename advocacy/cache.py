@@ -1,6 +1,6 @@
 """The "targets generation": one number in the cache that is part of every cached code lookup.
 
-`referrals.cache` keeps what `/r/<CODE>` needs (the code's ReferralTarget, or a miss) together
+`referrals.links.cache` keeps what `/r/<CODE>` needs (the code's ReferralTarget, or a miss) together
 with the number current when it was looked up, and reads this key beside it in one round trip;
 an entry stored under another number is stale. So bumping it retires every cached lookup at once,
 whatever changed: a code, an advocate, a programme or the campaign page a programme lands on.
@@ -19,7 +19,7 @@ from collections.abc import Callable
 from django.core.cache import cache
 from django.db import connection, transaction
 
-# Public: referrals.cache reads it in the same round trip as a cached lookup.
+# Public: referrals.links.cache reads it in the same round trip as a cached lookup.
 GENERATION_KEY = "streetteam:targets:generation"
 
 

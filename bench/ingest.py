@@ -24,8 +24,8 @@ from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from advocacy.models import RepCode
+from referrals.links.selectors import link_referral_for_visitor
 from referrals.models import Click, Order
-from referrals.selectors import link_referral_for_visitor
 from referrals.services.orders import order_ingest
 
 from .datagen import BaseData

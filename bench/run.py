@@ -79,7 +79,7 @@ def _http_figures(args, env: dict, base) -> list:
 
 def _check_clicks_buffered(served: int) -> None:
     """Every redirect wrk counted queued one click in Redis, none written on the request."""
-    from referrals.clickbuffer import get_click_buffer
+    from referrals.links.buffer import get_click_buffer
 
     buffered = len(get_click_buffer())
     progress(f"clicks waiting in the Redis buffer: {buffered:,} (for {served:,} redirects)")

@@ -7,6 +7,6 @@ class CmsConfig(AppConfig):
 
     def ready(self):
         from cms.landing import campaign_url_for
-        from referrals.landing import register_campaign_resolver
+        from referrals.links.landing import register_campaign_resolver
 
         register_campaign_resolver(campaign_url_for)

@@ -56,7 +56,7 @@ class CampaignPage(Page):
 
     def get_context(self, request, *args, **kwargs):
         from advocacy.offers import offer_summary
-        from referrals.selectors import referral_greeting
+        from referrals.links.selectors import referral_greeting
 
         context = super().get_context(request, *args, **kwargs)
         context["greeting"] = referral_greeting(request, self.programme)

@@ -291,7 +291,8 @@ STREETTEAM_SANDBOX_STORE = env.bool("STREETTEAM_SANDBOX_STORE", default=DEBUG)
 STREETTEAM_CLICK_FLUSH_SECONDS = env.float("STREETTEAM_CLICK_FLUSH_SECONDS", default=1.0)
 STREETTEAM_CLICK_BUFFER_URL = env.str("STREETTEAM_CLICK_BUFFER_URL", default="")
 # Seconds /r/<CODE> answers from the cache; edits to codes, advocates, programmes and campaign
-# pages invalidate it at once (referrals.cache). Several workers need a shared cache (CACHE_URL).
+# pages invalidate it at once (referrals.links.cache). Several workers need a shared cache
+# (CACHE_URL).
 STREETTEAM_TARGET_CACHE_SECONDS = env.int("STREETTEAM_TARGET_CACHE_SECONDS", default=300)
 # Misses per IP address ("count/seconds") before failed code lookups and /r/ misses get 429.
 STREETTEAM_RATE_LIMITS = {

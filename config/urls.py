@@ -5,8 +5,8 @@ from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
 from referrals.api import api, code_lookup_route
+from referrals.links.urls import redirect_urlpatterns
 from referrals.stripe_events import stripe_webhook
-from referrals.urls import redirect_urlpatterns
 
 # The hot paths first and at the top level (/r/<CODE> and the API's code lookup): Django tries
 # the patterns in order, and every include it enters or passes over costs regexes on every
@@ -14,7 +14,7 @@ from referrals.urls import redirect_urlpatterns
 urlpatterns = [
     *redirect_urlpatterns,
     path("api/v1/codes/<str:code>", code_lookup_route),
-    path("", include("referrals.urls")),
+    path("", include("referrals.sandbox.urls")),
     path("api/v1/", api.urls),
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),

@@ -24,8 +24,9 @@ from advocacy.services import CUSTOMER_BATCH_LIMIT, customers_upsert
 from kernel.errors import ServiceError
 from kernel.money import MAX_AMOUNT
 from referrals import ratelimit
+from referrals.links.selectors import link_referral_for_visitor
 from referrals.models import IdempotencyKey, Order
-from referrals.selectors import advocate_balance, advocate_stats, link_referral_for_visitor
+from referrals.selectors import advocate_balance, advocate_stats
 from referrals.services.api_keys import (
     api_key_allows,
     api_key_authenticate,

@@ -2,7 +2,7 @@ from django import forms
 
 from advocacy.models import Programme
 from referrals.models import Commission, PayoutBatch
-from referrals.sandbox import PRODUCTS
+from referrals.sandbox.products import PRODUCTS
 
 
 class CheckoutForm(forms.Form):

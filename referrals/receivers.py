@@ -8,7 +8,7 @@ from wagtail.signals import page_published, page_unpublished
 
 from advocacy.cache import targets_invalidate, targets_invalidate_after_save
 from advocacy.models import Advocate, Programme, RepCode
-from referrals.cookies import referral_from_request
+from referrals.links.cookies import referral_from_request
 from referrals.models import ApiKey
 from referrals.services.accounts import account_bind_referral
 from referrals.services.api_keys import api_key_forget_if_cached
@@ -22,7 +22,7 @@ def bind_referral_on_signup(sender, request, user, **kwargs):
         account_bind_referral(user=user, link=referral_from_request(request))
 
 
-# /r/<CODE> caches code lookups (referrals.cache). advocacy's services invalidate them; these
+# /r/<CODE> caches code lookups (referrals.links.cache). advocacy's services invalidate them; these
 # catch what bypasses the services: Wagtail admin edits (a plain save) and cms pages, whose
 # publishing changes where a programme's links land.
 @receiver(post_save, sender=Programme, dispatch_uid="referrals_targets_programme_saved")

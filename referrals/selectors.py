@@ -17,14 +17,9 @@ from django.db.models import (
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
-from advocacy.models import Advocate, Programme, RepCode
-from advocacy.offers import offer_summary
-from referrals.cache import target_lookup, target_store
-from referrals.cookies import referral_from_request
-from referrals.landing import landing_url
+from advocacy.models import Advocate, RepCode
 from referrals.models import (
     AuditEvent,
-    Click,
     ClickDaily,
     Commission,
     FraudSignal,
@@ -33,78 +28,7 @@ from referrals.models import (
     Payout,
     PayoutBatch,
 )
-from referrals.services.codes import repcode_find, repcode_unusable_reason
 from referrals.services.ledger import SETTLED
-
-
-@dataclass(frozen=True)
-class ReferralTarget:
-    rep_code_id: int
-    advocate_id: int
-    code: str
-    url: str
-    window_days: int
-    # True when the link leads to the merchant's own site (programme.landing_url).
-    external: bool
-
-
-def referral_target(code: str) -> ReferralTarget | None:
-    """Where a click on /r/<code> goes, or None when the code can't be used (friendly 404).
-
-    Answered from the cache when it can (no query on a warm cache); see referrals.cache.
-    """
-    lookup = target_lookup(code)
-    if lookup.hit:
-        return lookup.target
-    target = referral_target_uncached(code)
-    target_store(lookup, target)
-    return target
-
-
-def referral_target_uncached(code: str) -> ReferralTarget | None:
-    rep = repcode_find(code)
-    if repcode_unusable_reason(rep) is not None:
-        return None
-    programme = rep.advocate.programme
-    url = landing_url(programme, rep.code)
-    return ReferralTarget(
-        rep_code_id=rep.pk,
-        advocate_id=rep.advocate_id,
-        code=rep.code,
-        url=url,
-        window_days=programme.attribution_window_days,
-        # Our own pages are relative paths; an absolute URL is the merchant's site.
-        external=not url.startswith("/"),
-    )
-
-
-@dataclass(frozen=True)
-class Greeting:
-    code: str
-    advocate_first_name: str
-    offer: str
-    programme: Programme
-
-
-def referral_greeting(request, programme: Programme | None = None) -> Greeting | None:
-    """Who referred the shopper looking at this page: from ?ref= first, then the cookie."""
-    candidates = [request.GET.get("ref", "")]
-    link = referral_from_request(request)
-    if link:
-        candidates.append(link.code)
-    for candidate in candidates:
-        rep = repcode_find(candidate) if candidate else None
-        if repcode_unusable_reason(rep) is not None:
-            continue
-        if programme is not None and rep.advocate.programme_id != programme.pk:
-            continue
-        return Greeting(
-            code=rep.code,
-            advocate_first_name=rep.advocate.user.display_name,
-            offer=offer_summary(rep.advocate.programme),
-            programme=rep.advocate.programme,
-        )
-    return None
 
 
 @dataclass(frozen=True)
@@ -499,26 +423,3 @@ def payout_batch_export(batch: PayoutBatch) -> QuerySet[Payout]:
 def audit_actions() -> list[str]:
     """Every action name the audit log holds, for the log's filter."""
     return list(AuditEvent.objects.order_by("action").values_list("action", flat=True).distinct())
-
-
-def link_referral_for_visitor(visitor_id: str):
-    """The last link click by this visitor (the st_vid cookie value), as a LinkReferral.
-
-    Clicks reach the table through the click buffer, so one from the last few seconds may not
-    be there yet; such a fast order is attributed by the code the shop passes instead.
-    """
-    from referrals.cookies import LinkReferral
-
-    if not visitor_id or not visitor_id.isalnum():
-        return None
-    click = (
-        Click.objects.filter(visitor_id=visitor_id)
-        .select_related("rep_code")
-        .order_by("-created_at")
-        .first()
-    )
-    if click is None:
-        return None
-    return LinkReferral(
-        code=click.rep_code.code, visitor_id=visitor_id, clicked_at=click.created_at
-    )

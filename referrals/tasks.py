@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from advocacy.tasks import EMAIL_RETRY
 from referrals import emails, stripe_api
-from referrals.services import clicks, commissions, payouts, stripe_events, stripe_sync
+from referrals.links import clicks
+from referrals.services import commissions, payouts, stripe_events, stripe_sync
 from referrals.services import stripe_reconcile as stripe_reconcile_service
 
 logger = logging.getLogger(__name__)

@@ -4,7 +4,7 @@ import pytest
 from django.core.cache import cache
 from wagtail.models import Page, Site
 
-from referrals import clickbuffer
+from referrals.links import buffer as clickbuffer
 
 from .factories import PASSWORD, AdvocateFactory, ProgrammeFactory, RepCodeFactory, UserFactory
 from .fakes.stripe_server import FakeStripe

@@ -39,7 +39,7 @@ class ClickDaily(models.Model):
     an advocate's clicks one by one (100k rows for a busy advocate, a year is 365 of these).
 
     Written only by `clicks_drain`, in the same transaction as the Click rows it counts, so the
-    two always agree: a batch the buffer delivers twice (see referrals.clickbuffer) is inserted
+    two always agree: a batch the buffer delivers twice (see referrals.links.buffer) is inserted
     and counted twice, never one without the other.
     """
 

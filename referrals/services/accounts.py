@@ -2,7 +2,7 @@
 
 from django.db import IntegrityError, transaction
 
-from referrals.cookies import LinkReferral
+from referrals.links.cookies import LinkReferral
 from referrals.models import ReferredAccount
 from referrals.services.codes import repcode_find, repcode_unusable_reason
 

@@ -26,8 +26,8 @@ from advocacy.codes import normalise_code
 from advocacy.models import Programme, RepCode
 from kernel.errors import ServiceError
 from kernel.money import MAX_AMOUNT
-from referrals.cookies import LinkReferral
 from referrals.hashing import email_hash
+from referrals.links.cookies import LinkReferral
 from referrals.models import Attribution, Commission, DiscountRedemption, FraudSignal, Order
 from referrals.services.codes import CODE_SHAPE
 from referrals.services.commissions import (

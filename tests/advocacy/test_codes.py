@@ -3,9 +3,9 @@ import shortuuid
 from django.db import IntegrityError, transaction
 
 from advocacy import codes
-from kernel.errors import ServiceError
 from advocacy.models import RepCode
 from advocacy.services import repcode_create_vanity, repcode_deactivate, repcode_issue
+from kernel.errors import ServiceError
 from referrals.services.codes import repcode_find, repcode_unusable_reason
 from tests.factories import AdvocateFactory, RepCodeFactory
 

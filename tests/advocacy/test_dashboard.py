@@ -6,7 +6,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from referrals.services.clicks import click_record, clicks_drain
+from referrals.links.clicks import click_record, clicks_drain
 from referrals.services.commissions import commission_approve
 from referrals.services.payouts import (
     payout_batch_approve,

@@ -2,9 +2,9 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
-from kernel.errors import ServiceError
 from advocacy.models import Advocate, Programme, RepCode
 from advocacy.services import programme_join
+from kernel.errors import ServiceError
 from tests.factories import AdvocateFactory, ProgrammeFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

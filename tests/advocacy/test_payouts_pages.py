@@ -15,10 +15,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from kernel.errors import ServiceError
 from advocacy.iban import mask_iban, normalise_iban, validate_iban
 from advocacy.models import Advocate
 from advocacy.services import advocate_payout_details_update
+from kernel.errors import ServiceError
 from referrals.models import Payout, PayoutBatch
 from referrals.services import commissions, payouts
 from referrals.services.refunds import refund_record

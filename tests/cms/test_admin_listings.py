@@ -10,8 +10,8 @@ from wagtail import hooks
 from wagtail.permissions import policy_registry
 
 from accounts.models import User
-from kernel.errors import ServiceError
 from advocacy.models import Advocate, Programme, RepCode
+from kernel.errors import ServiceError
 from referrals.models import Attribution, Commission, FraudSignal, LedgerEntry, Order
 from tests.factories import (
     PASSWORD,

@@ -8,7 +8,7 @@ import pytest
 import redis
 
 from config.redis_direct import DirectCommands
-from referrals.clickbuffer import get_click_buffer
+from referrals.links.buffer import get_click_buffer
 
 pytestmark = pytest.mark.django_db
 

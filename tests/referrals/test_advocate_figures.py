@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from referrals.links.clicks import click_record, clicks_drain
 from referrals.selectors import (
     advocate_balance,
     advocate_overview,
@@ -17,7 +18,6 @@ from referrals.selectors import (
     advocate_weekly_earnings,
 )
 from referrals.services import ledger
-from referrals.services.clicks import click_record, clicks_drain
 from referrals.services.commissions import commission_approve
 from referrals.services.payouts import (
     payout_batch_approve,

@@ -11,11 +11,11 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from django.apps import apps
 
-from referrals.clickbuffer import get_click_buffer
+from referrals.links import clicks as click_service
+from referrals.links.buffer import get_click_buffer
+from referrals.links.clicks import click_record, clicks_drain
 from referrals.models import Click, ClickDaily
 from referrals.selectors import advocate_stats
-from referrals.services import clicks as click_service
-from referrals.services.clicks import click_record, clicks_drain
 from tests.factories import RepCodeFactory
 
 pytestmark = pytest.mark.django_db

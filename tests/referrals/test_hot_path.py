@@ -6,9 +6,14 @@ from django.core.cache import cache
 from advocacy.cache import GENERATION_KEY
 from advocacy.models import Advocate, Programme
 from advocacy.services import repcode_create_vanity, repcode_deactivate
-from referrals.cache import target_lookup, target_store, targets_generation, targets_invalidate
-from referrals.clickbuffer import get_click_buffer
-from referrals.selectors import referral_target, referral_target_uncached
+from referrals.links.buffer import get_click_buffer
+from referrals.links.cache import (
+    target_lookup,
+    target_store,
+    targets_generation,
+    targets_invalidate,
+)
+from referrals.links.selectors import referral_target, referral_target_uncached
 
 pytestmark = pytest.mark.django_db
 

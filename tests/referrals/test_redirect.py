@@ -11,11 +11,11 @@ from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 
 from advocacy.models import Advocate, Programme
-from referrals.clickbuffer import get_click_buffer
-from referrals.cookies import read_referral_cookie, referral_cookie_value
 from referrals.hashing import ip_hash
+from referrals.links.buffer import get_click_buffer
+from referrals.links.clicks import clicks_drain
+from referrals.links.cookies import read_referral_cookie, referral_cookie_value
 from referrals.models import Click
-from referrals.services.clicks import clicks_drain
 from tests.factories import AdvocateFactory, ProgrammeFactory, RepCodeFactory
 
 pytestmark = pytest.mark.django_db

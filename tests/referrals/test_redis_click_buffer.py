@@ -4,10 +4,10 @@ drains, crashed drains, and /r/'s one round trip."""
 import pytest
 import redis
 
-from referrals import clickbuffer
-from referrals.clickbuffer import RedisClickBuffer, get_click_buffer
+from referrals.links import buffer as clickbuffer
+from referrals.links.buffer import RedisClickBuffer, get_click_buffer
+from referrals.links.clicks import click_record, clicks_drain
 from referrals.models import Click, ClickDaily
-from referrals.services.clicks import click_record, clicks_drain
 from tests.redis_server import redis_commands
 
 pytestmark = pytest.mark.django_db
@@ -193,7 +193,7 @@ def test_a_guessing_ip_is_refused_for_real_codes_too_and_nothing_is_queued(
 def test_a_lost_generation_starts_again_without_losing_the_click(
     redis_buffer, redis_cache, client, rep_code, django_assert_max_num_queries
 ):
-    from referrals.redirects import GENERATION_KEY
+    from referrals.links.redirect import GENERATION_KEY
 
     assert client.get(f"/r/{rep_code.code}").status_code == 302
     redis_buffer.delete(GENERATION_KEY)  # evicted, or Redis restarted without its data

@@ -7,8 +7,8 @@ import pytest
 from django.core import signing
 from django.http import HttpResponse
 
-from referrals import cookies
-from referrals.cookies import read_referral_cookie, referral_cookie_value
+from referrals.links import cookies
+from referrals.links.cookies import read_referral_cookie, referral_cookie_value
 
 
 def _django_sign(code, visitor_id):

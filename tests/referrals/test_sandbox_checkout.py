@@ -9,7 +9,7 @@ from tests.factories import AdvocateFactory, RepCodeFactory
 pytestmark = pytest.mark.django_db
 
 CHECKOUT = "/shop/checkout/"
-TRAIL_RUNNERS = 12900  # referrals.sandbox.PRODUCTS[0]
+TRAIL_RUNNERS = 12900  # referrals.sandbox.products.PRODUCTS[0]
 
 
 def order_form(**overrides):

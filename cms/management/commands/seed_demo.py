@@ -19,8 +19,8 @@ from wagtail.models import Page, Site
 from advocacy.models import Advocate, Programme, RepCode
 from advocacy.services import programme_join, repcode_create_vanity
 from cms.models import CampaignPage, HomePage
+from referrals.links.clicks import click_record, clicks_drain
 from referrals.models import Click
-from referrals.services.clicks import click_record, clicks_drain
 from referrals.services.commissions import commissions_release_held
 from referrals.services.discounts import shopper_discount
 from referrals.services.orders import order_ingest

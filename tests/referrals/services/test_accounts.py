@@ -3,7 +3,7 @@ from datetime import UTC, datetime
 import pytest
 
 from advocacy.models import Advocate
-from referrals.cookies import LinkReferral
+from referrals.links.cookies import LinkReferral
 from referrals.models import ReferredAccount
 from referrals.services.accounts import account_bind_referral
 from tests.factories import UserFactory

@@ -2,9 +2,9 @@ from decimal import Decimal
 
 import pytest
 
-from kernel.errors import ServiceError
 from advocacy.models import Advocate, Programme, RewardKind
 from advocacy.offers import offer_summary
+from kernel.errors import ServiceError
 from referrals.services.discounts import discount_quote
 from referrals.services.orders import order_ingest
 from tests.factories import AdvocateFactory, ProgrammeFactory, RepCodeFactory

@@ -9,10 +9,10 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kernel.errors import ServiceError
 from advocacy.models import Advocate, Programme
-from referrals.cookies import LinkReferral
+from kernel.errors import ServiceError
 from referrals.hashing import email_hash
+from referrals.links.cookies import LinkReferral
 from referrals.models import (
     Attribution,
     Commission,

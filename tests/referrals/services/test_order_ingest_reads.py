@@ -8,9 +8,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from kernel.errors import ServiceError
 from advocacy.models import Advocate, Programme, RewardKind
-from referrals.cookies import LinkReferral
+from kernel.errors import ServiceError
+from referrals.links.cookies import LinkReferral
 from referrals.models import FraudSignal
 from tests.factories import AdvocateFactory, ProgrammeFactory, RepCodeFactory
 

@@ -1,11 +1,11 @@
 """What `/r/<CODE>` does before it answers: refuse an IP that keeps guessing codes, find where the
 code leads, and queue the click, in one Redis round trip when the click buffer is Redis.
 
-Two implementations, chosen with the click buffer (referrals.clickbuffer):
+Two implementations, chosen with the click buffer (referrals.links.buffer):
 
-- Memory buffer (the embedded default): the cached lookup of referrals.cache (one `get_many` on
-  the Django cache for the IP's miss counter, the targets generation and the code's entry), then
-  the push onto the in-process buffer.
+- Memory buffer (the embedded default): the cached lookup of referrals.links.cache (one
+  `get_many` on the Django cache for the IP's miss counter, the targets generation and the
+  code's entry), then the push onto the in-process buffer.
 - Redis buffer (STREETTEAM_CLICK_BUFFER_URL=redis://…): the redirect keeps its lookups beside the
   click queue, in the buffer's Redis database, so one Lua script (EVALSHA) reads the IP's miss
   counter, the redirect generation and the code's entry and, when the entry is current and the IP
@@ -13,7 +13,7 @@ Two implementations, chosen with the click buffer (referrals.clickbuffer):
   database is not a cache: nothing there is evicted or flushed by `cache.clear()`, and entries
   expire on their own after STREETTEAM_TARGET_CACHE_SECONDS.
 
-The Redis side follows the same generation protocol as referrals.cache (see advocacy.cache): a
+The Redis side follows the same generation protocol as referrals.links.cache (see advocacy.cache): a
 number, `streetteam:redirect:generation`, bumped whenever the targets generation is (a hook
 registered in ReferralsConfig.ready), and each code's entry stored with the number read before the
 database was, so a change committed in between leaves the entry stale from the start. An entry is
@@ -32,11 +32,11 @@ from redis.exceptions import NoScriptError
 from advocacy.codes import normalise_code
 from config.redis_direct import DirectCommands
 from referrals import ratelimit
-from referrals.cache import target_lookup
-from referrals.clickbuffer import RedisClickBuffer, get_click_buffer
 from referrals.conf import app_settings
-from referrals.selectors import ReferralTarget, referral_target, referral_target_uncached
-from referrals.services.clicks import click_fields, click_record
+from referrals.links.buffer import RedisClickBuffer, get_click_buffer
+from referrals.links.cache import target_lookup
+from referrals.links.clicks import click_fields, click_record
+from referrals.links.selectors import ReferralTarget, referral_target, referral_target_uncached
 from referrals.services.codes import CODE_SHAPE
 
 GENERATION_KEY = "streetteam:redirect:generation"

@@ -113,7 +113,7 @@ class MemoryClickBuffer:
     def _flush_forever(self) -> None:
         from django.db import close_old_connections
 
-        from referrals.services.clicks import clicks_drain
+        from referrals.links.clicks import clicks_drain
 
         while True:
             time.sleep(app_settings.CLICK_FLUSH_SECONDS)
@@ -140,7 +140,7 @@ class RedisClickBuffer:
 
     @property
     def client(self):
-        """The buffer's Redis client (referrals.redirects keeps its lookups beside the queue)."""
+        """The buffer's Redis client (referrals.links.redirect keeps its lookups beside it)."""
         return self._redis
 
     def push(self, item: dict) -> None:

@@ -1,12 +1,9 @@
 """HTTP for referrals: the /r/<CODE> redirect and the sandbox storefront. Thin: parse, call a
 service or selector, render."""
 
-import functools
-import secrets
 import uuid
 
 from django.core import signing
-from django.db import transaction
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -14,70 +11,15 @@ from django.views.decorators.http import require_http_methods
 
 from advocacy.models import Programme
 from kernel.errors import ServiceError
-from referrals import ratelimit, sandbox
 from referrals.conf import app_settings
-from referrals.cookies import http_date_after, referral_from_request, set_referral_cookie
 from referrals.forms import CheckoutForm
+from referrals.links.cookies import referral_from_request
 from referrals.models import Order
-from referrals.redirects import redirect_resolve
+from referrals.sandbox import products as sandbox
 from referrals.services.discounts import discount_quote
 from referrals.services.orders import order_ingest
 
 _CHECKOUT_SALT = "streetteam.sandbox-checkout"
-
-
-# What django.views.decorators.cache.never_cache sets, written directly: Django parses and
-# re-sorts Cache-Control and formats the date on every call, and /r/ answers every click.
-_NEVER_CACHE = "max-age=0, no-cache, no-store, must-revalidate, private"
-
-
-def _never_cache(view):
-    @functools.wraps(view)
-    def never_cached(request, *args, **kwargs):
-        response = view(request, *args, **kwargs)
-        response.headers["Expires"] = http_date_after(0)
-        response.headers["Cache-Control"] = _NEVER_CACHE
-        return response
-
-    return never_cached
-
-
-@_never_cache
-@transaction.non_atomic_requests
-@require_http_methods(["GET", "HEAD"])
-def referral_redirect(request, code: str):
-    """302 to the programme's page with a signed referral cookie; a friendly 404 otherwise."""
-    visitor_id = request.COOKIES.get(app_settings.VISITOR_COOKIE_NAME, "")[:32]
-    if not (visitor_id.isascii() and visitor_id.isalnum()):
-        visitor_id = secrets.token_hex(16)
-    redirect = redirect_resolve(
-        code,
-        ip=ratelimit.client_ip(request),
-        visitor_id=visitor_id,
-        user_agent=request.META.get("HTTP_USER_AGENT", ""),
-        referrer=request.META.get("HTTP_REFERER", ""),
-    )
-    if redirect.wait:
-        response = render(request, "429.html", {"retry_after": redirect.wait}, status=429)
-        response["Retry-After"] = str(redirect.wait)
-        return response
-    target = redirect.target
-    if target is None:
-        return render(request, "referrals/code_not_found.html", {"code": code[:32]}, status=404)
-    url = target.url
-    if target.external:
-        # The merchant's site can't read our cookie: hand it the visitor id, which its checkout
-        # passes back to POST /api/v1/orders so the order is attributed to this click.
-        url += f"&st_vid={visitor_id}"
-    response = HttpResponseRedirect(url)
-    set_referral_cookie(
-        response,
-        code=target.code,
-        visitor_id=visitor_id,
-        window_days=target.window_days,
-        secure=request.is_secure(),
-    )
-    return response
 
 
 def _require_sandbox():

@@ -1,16 +1,10 @@
 from django.urls import path
 
-from referrals import views
+from referrals.links import views
 
 # /r/<CODE>, placed by config.urls at the top level: behind an include, Django would try the
 # include's prefix and then its patterns on every click.
 redirect_urlpatterns = [
     path("r/<str:code>", views.referral_redirect, name="referral_redirect"),
     path("r/<str:code>/", views.referral_redirect),
-]
-
-urlpatterns = [
-    path("shop/", views.shop, name="sandbox_shop"),
-    path("shop/checkout/", views.checkout, name="sandbox_checkout"),
-    path("shop/thanks/", views.thanks, name="sandbox_thanks"),
 ]

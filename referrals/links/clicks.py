@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 from django.db import connection, transaction
 from django.utils import timezone
 
-from referrals.clickbuffer import get_click_buffer
 from referrals.conf import app_settings
 from referrals.hashing import ip_hash
+from referrals.links.buffer import get_click_buffer
 from referrals.models import Click, ClickDaily
 
 
@@ -40,7 +40,7 @@ def click_fields(
     *, ip: str, visitor_id: str, user_agent: str, referrer: str, at: datetime | None = None
 ) -> dict:
     """A buffered click's own fields, apart from the code's (rep_code_id, advocate_id, landing):
-    what referrals.redirects sends beside a code it hasn't looked up yet."""
+    what referrals.links.redirect sends beside a code it hasn't looked up yet."""
     return {
         "at": (at or timezone.now()).isoformat(),
         "visitor_id": visitor_id[:32],
@@ -54,7 +54,7 @@ def clicks_drain(*, max_batches: int = 100) -> int:
     """Move buffered clicks into the Click table in batches; returns how many were written.
 
     One drain at a time (another running drain makes this return 0); a batch is acknowledged to
-    the buffer only once inserted, and put back if the insert fails (see referrals.clickbuffer).
+    the buffer only once inserted, and put back if the insert fails (see referrals.links.buffer).
     Each batch's clicks and their daily counts (ClickDaily) commit together: a batch delivered
     twice after a crash adds its clicks and its counts twice, so the counts always equal the
     Click rows the dashboard would otherwise count.
