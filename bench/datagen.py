@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from advocacy.models import Advocate, Programme, RepCode, RewardKind
+from referrals.api.keys import api_key_create
 from referrals.models import (
     Click,
     ClickDaily,
@@ -36,7 +37,6 @@ from referrals.models import (
     Payout,
     PayoutBatch,
 )
-from referrals.services.api_keys import api_key_create
 
 ADVOCATES = 1_000
 TOP_CODE = "BENCHTOP"

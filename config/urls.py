@@ -4,7 +4,7 @@ from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
-from referrals.api import api, code_lookup_route
+from referrals.api.routes import api, code_lookup_route
 from referrals.links.urls import redirect_urlpatterns
 from referrals.stripe_events import stripe_webhook
 

@@ -42,6 +42,7 @@ from kernel.admin import ListingIndexView
 from kernel.errors import ServiceError
 from kernel.money import format_money, minor_to_decimal
 from referrals import selectors
+from referrals.api.keys import api_key_create, api_key_revoke
 from referrals.forms import (
     ApiKeyCreateForm,
     CommissionDecisionForm,
@@ -52,7 +53,6 @@ from referrals.forms import (
     PayoutMarkPaidForm,
 )
 from referrals.models import ApiKey, Commission, Payout, PayoutBatch, WebhookEvent
-from referrals.services.api_keys import api_key_create, api_key_revoke
 from referrals.services.audit import audit
 from referrals.services.commissions import (
     commission_approve,

@@ -8,10 +8,10 @@ from wagtail.signals import page_published, page_unpublished
 
 from advocacy.cache import targets_invalidate, targets_invalidate_after_save
 from advocacy.models import Advocate, Programme, RepCode
+from referrals.api.keys import api_key_forget_if_cached
 from referrals.links.cookies import referral_from_request
 from referrals.models import ApiKey
 from referrals.services.accounts import account_bind_referral
-from referrals.services.api_keys import api_key_forget_if_cached
 from referrals.services.stripe_sync import stripe_mirror_after_save
 
 

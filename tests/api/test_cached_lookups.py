@@ -9,8 +9,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from advocacy.services import repcode_create_vanity, repcode_deactivate
+from referrals.api.keys import api_key_create, api_key_revoke, api_key_set_programmes
 from referrals.models import ApiKey
-from referrals.services.api_keys import api_key_create, api_key_revoke, api_key_set_programmes
 from tests.factories import ProgrammeFactory
 from tests.redis_server import redis_commands
 

@@ -19,8 +19,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from config.wsgi import application
-from referrals.api import api
-from referrals.services.api_keys import api_key_create
+from referrals.api.keys import api_key_create
+from referrals.api.routes import api
 from tests.factories import AdvocateFactory, ProgrammeFactory, RepCodeFactory
 
 # The document comes straight from the API object (fetching it over WSGI at import time would

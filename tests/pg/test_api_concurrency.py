@@ -4,8 +4,8 @@ once (a store retrying on a timeout while the first request is still running).""
 import pytest
 from django.test import Client
 
+from referrals.api.keys import api_key_create
 from referrals.models import Commission, IdempotencyKey, Order
-from referrals.services.api_keys import api_key_create
 
 from .conftest import THREADS
 

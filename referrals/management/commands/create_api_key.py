@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from advocacy.models import Programme
 from kernel.errors import ServiceError
-from referrals.services.api_keys import api_key_create
+from referrals.api.keys import api_key_create
 
 
 class Command(BaseCommand):

@@ -8,8 +8,8 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.urls import NoReverseMatch, reverse
 
+from referrals.api.keys import api_key_create
 from referrals.models import ApiKey, AuditEvent
-from referrals.services.api_keys import api_key_create
 from referrals.wagtail_hooks import ApiKeyViewSet
 from tests.factories import AdvocateFactory, ProgrammeFactory, RepCodeFactory
 

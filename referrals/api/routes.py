@@ -9,46 +9,45 @@ authenticate, check the key's scope, call one service or selector, shape the ans
 import hashlib
 import json
 import re
-from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponseNotAllowed
 from django.views.decorators.csrf import csrf_exempt
-from ninja import Field, NinjaAPI, Schema, Status
+from ninja import NinjaAPI, Status
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
 
 from advocacy.models import Advocate
-from advocacy.services import CUSTOMER_BATCH_LIMIT, customers_upsert
+from advocacy.services import customers_upsert
 from kernel.errors import ServiceError
-from kernel.money import MAX_AMOUNT
 from referrals import ratelimit
-from referrals.links.selectors import link_referral_for_visitor
-from referrals.models import IdempotencyKey, Order
-from referrals.selectors import advocate_balance, advocate_stats
-from referrals.services.api_keys import (
+from referrals.api.keys import (
     api_key_allows,
     api_key_authenticate,
     api_key_cache_key,
     api_key_scope,
 )
+from referrals.api.schemas import (
+    CodeOut,
+    CustomersIn,
+    CustomersOut,
+    ErrorOut,
+    OrderIn,
+    OrderOut,
+    RefundIn,
+    RefundOut,
+    StatsOut,
+)
+from referrals.links.selectors import link_referral_for_visitor
+from referrals.models import IdempotencyKey, Order
+from referrals.selectors import advocate_balance, advocate_stats
 from referrals.services.codes import repcode_card_load, repcode_card_lookup, repcode_find
 from referrals.services.discounts import discount_quote
 from referrals.services.orders import order_ingest
 from referrals.services.refunds import refund_record
 
 # ----------------------------------------------------------------------------------- errors
-
-
-class ErrorBody(Schema):
-    code: str
-    message: str
-    fields: dict[str, list[str]] = {}
-
-
-class ErrorOut(Schema):
-    error: ErrorBody
 
 
 # Service error codes that mean "this doesn't exist" rather than "this was refused".
@@ -154,24 +153,6 @@ def _forbidden(request):
 
 
 # ------------------------------------------------------------------------------------ codes
-
-
-class DiscountOut(Schema):
-    kind: str = Field(description="percent or fixed")
-    percent: str | None = Field(None, description="e.g. '20' for 20% off")
-    amount: int | None = Field(None, description="fixed discount in minor units")
-    minimum_order: int
-
-
-class CodeOut(Schema):
-    valid: bool
-    code: str
-    programme: str
-    currency: str
-    advocate_first_name: str
-    discount: DiscountOut
-    discount_amount: int | None = Field(None, description="for the amount asked about")
-    net_amount: int | None = None
 
 
 # The cart a lookup may price. Read from the query string by `_cart_query`, not declared as ninja
@@ -307,40 +288,6 @@ def code_lookup_route(request, code: str):
 # ----------------------------------------------------------------------------------- orders
 
 
-class OrderIn(Schema):
-    external_id: str = Field(..., min_length=1, max_length=255, description="your order id")
-    currency: str = Field(..., min_length=3, max_length=3, description="ISO 4217, e.g. EUR")
-    gross_amount: int = Field(
-        ..., gt=0, le=MAX_AMOUNT, description="goods before discount, minor units"
-    )
-    discount_amount: int = Field(0, ge=0, le=MAX_AMOUNT)
-    tax_amount: int = Field(0, ge=0, le=MAX_AMOUNT)
-    shipping_amount: int = Field(0, ge=0, le=MAX_AMOUNT)
-    code: str | None = Field(None, max_length=32, description="code typed at checkout")
-    visitor_id: str | None = Field(
-        None, max_length=32, description="the st_vid value from a referral link visit"
-    )
-    customer_email: str | None = Field(None, max_length=254)
-    customer_id: str | None = Field(None, max_length=255)
-    placed_at: datetime | None = Field(None, description="with a time zone; default now")
-
-
-class OrderOut(Schema):
-    external_id: str
-    created: bool
-    attributed: bool
-    attribution: str
-    code: str | None
-    advocate_id: int | None
-    currency: str
-    gross_amount: int
-    discount_amount: int
-    net_amount: int
-    commission_amount: int | None
-    commission_status: str | None
-    notes: list[str]
-
-
 def _order_out(result) -> dict:
     order, commission = result.order, result.commission
     return {
@@ -423,19 +370,6 @@ def order_create(request, payload: OrderIn):
     return Status(status, out)
 
 
-class RefundIn(Schema):
-    refund_id: str = Field(..., min_length=1, max_length=255)
-    amount: int = Field(..., gt=0, le=MAX_AMOUNT, description="minor units refunded")
-
-
-class RefundOut(Schema):
-    refund_id: str
-    order_external_id: str
-    amount: int
-    order_status: str
-    refunded_total: int
-
-
 @api.post(
     "/orders/{external_id}/refunds",
     response={
@@ -469,19 +403,6 @@ def refund_create(request, external_id: str, payload: RefundIn):
 # ------------------------------------------------------------------------------- advocates
 
 
-class StatsOut(Schema):
-    advocate_id: int
-    programme: str
-    currency: str
-    clicks: int
-    orders: int
-    held: int = Field(description="commissions still in their hold (or frozen by a dispute)")
-    payable: int = Field(description="approved, waiting for the next payout (may be negative)")
-    paid_out: int
-    in_flight: int = Field(description="in a payout that was built but not sent yet")
-    reversed: int = Field(description="taken back after refunds and disputes")
-
-
 @api.get(
     "/advocates/{advocate_id}/stats",
     response={200: StatsOut, **ERRORS},
@@ -507,26 +428,6 @@ def advocate_stats_read(request, advocate_id: int):
 
 
 # ------------------------------------------------------------------------------- customers
-
-
-class CustomerIn(Schema):
-    email: str = Field(..., max_length=254)
-    currency: str = Field(..., min_length=3, max_length=3)
-    name: str | None = Field(None, max_length=150)
-    external_id: str | None = Field(None, max_length=255)
-    order_count: int = Field(0, ge=0, le=10**9)
-    total_spent: int = Field(0, ge=0, le=MAX_AMOUNT, description="minor units")
-    first_order_at: datetime | None = None
-    last_order_at: datetime | None = None
-
-
-class CustomersIn(Schema):
-    customers: list[CustomerIn] = Field(..., min_length=1, max_length=CUSTOMER_BATCH_LIMIT)
-
-
-class CustomersOut(Schema):
-    created: int
-    updated: int
 
 
 @api.post(

@@ -1,0 +1,116 @@
+"""The API's request and response bodies, as the OpenAPI document shows them."""
+
+from datetime import datetime
+
+from ninja import Field, Schema
+
+from advocacy.services import CUSTOMER_BATCH_LIMIT
+from kernel.money import MAX_AMOUNT
+
+
+class ErrorBody(Schema):
+    code: str
+    message: str
+    fields: dict[str, list[str]] = {}
+
+
+class ErrorOut(Schema):
+    error: ErrorBody
+
+
+class DiscountOut(Schema):
+    kind: str = Field(description="percent or fixed")
+    percent: str | None = Field(None, description="e.g. '20' for 20% off")
+    amount: int | None = Field(None, description="fixed discount in minor units")
+    minimum_order: int
+
+
+class CodeOut(Schema):
+    valid: bool
+    code: str
+    programme: str
+    currency: str
+    advocate_first_name: str
+    discount: DiscountOut
+    discount_amount: int | None = Field(None, description="for the amount asked about")
+    net_amount: int | None = None
+
+
+class OrderIn(Schema):
+    external_id: str = Field(..., min_length=1, max_length=255, description="your order id")
+    currency: str = Field(..., min_length=3, max_length=3, description="ISO 4217, e.g. EUR")
+    gross_amount: int = Field(
+        ..., gt=0, le=MAX_AMOUNT, description="goods before discount, minor units"
+    )
+    discount_amount: int = Field(0, ge=0, le=MAX_AMOUNT)
+    tax_amount: int = Field(0, ge=0, le=MAX_AMOUNT)
+    shipping_amount: int = Field(0, ge=0, le=MAX_AMOUNT)
+    code: str | None = Field(None, max_length=32, description="code typed at checkout")
+    visitor_id: str | None = Field(
+        None, max_length=32, description="the st_vid value from a referral link visit"
+    )
+    customer_email: str | None = Field(None, max_length=254)
+    customer_id: str | None = Field(None, max_length=255)
+    placed_at: datetime | None = Field(None, description="with a time zone; default now")
+
+
+class OrderOut(Schema):
+    external_id: str
+    created: bool
+    attributed: bool
+    attribution: str
+    code: str | None
+    advocate_id: int | None
+    currency: str
+    gross_amount: int
+    discount_amount: int
+    net_amount: int
+    commission_amount: int | None
+    commission_status: str | None
+    notes: list[str]
+
+
+class RefundIn(Schema):
+    refund_id: str = Field(..., min_length=1, max_length=255)
+    amount: int = Field(..., gt=0, le=MAX_AMOUNT, description="minor units refunded")
+
+
+class RefundOut(Schema):
+    refund_id: str
+    order_external_id: str
+    amount: int
+    order_status: str
+    refunded_total: int
+
+
+class StatsOut(Schema):
+    advocate_id: int
+    programme: str
+    currency: str
+    clicks: int
+    orders: int
+    held: int = Field(description="commissions still in their hold (or frozen by a dispute)")
+    payable: int = Field(description="approved, waiting for the next payout (may be negative)")
+    paid_out: int
+    in_flight: int = Field(description="in a payout that was built but not sent yet")
+    reversed: int = Field(description="taken back after refunds and disputes")
+
+
+class CustomerIn(Schema):
+    email: str = Field(..., max_length=254)
+    currency: str = Field(..., min_length=3, max_length=3)
+    name: str | None = Field(None, max_length=150)
+    external_id: str | None = Field(None, max_length=255)
+    order_count: int = Field(0, ge=0, le=10**9)
+    total_spent: int = Field(0, ge=0, le=MAX_AMOUNT, description="minor units")
+    first_order_at: datetime | None = None
+    last_order_at: datetime | None = None
+
+
+class CustomersIn(Schema):
+    customers: list[CustomerIn] = Field(..., min_length=1, max_length=CUSTOMER_BATCH_LIMIT)
+
+
+class CustomersOut(Schema):
+    created: int
+    updated: int
