@@ -41,7 +41,7 @@ from kernel.errors import ServiceError
 from kernel.money import format_money, minor_to_decimal
 from referrals import selectors as referral_selectors
 from referrals.models import Commission, Order
-from referrals.services.stripe_connect import (
+from referrals.stripe.connect import (
     EXPRESS_COUNTRIES,
     stripe_connect_available,
     stripe_connect_onboarding_url,

@@ -20,8 +20,8 @@ from django.db.models import Sum
 
 from advocacy.models import Advocate
 from referrals.models import Commission, LedgerEntry, Payout, PayoutBatch
+from referrals.payouts.services import payout_batch_build
 from referrals.services.ledger import payable_balance, payable_balances
-from referrals.services.payouts import payout_batch_build
 
 from .datagen import payout_data
 from .report import Figure, Target

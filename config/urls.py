@@ -6,7 +6,7 @@ from wagtail.documents import urls as wagtaildocs_urls
 
 from referrals.api.routes import api, code_lookup_route
 from referrals.links.urls import redirect_urlpatterns
-from referrals.stripe_events import stripe_webhook
+from referrals.stripe.webhook import stripe_webhook
 
 # The hot paths first and at the top level (/r/<CODE> and the API's code lookup): Django tries
 # the patterns in order, and every include it enters or passes over costs regexes on every

@@ -9,13 +9,20 @@ registers nothing.
 
 from django.contrib.admin.utils import quote
 from django.contrib.auth import get_permission_codename, get_user_model
+from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from django.utils.functional import cached_property
+from wagtail.admin import messages
 from wagtail.admin.admin_url_finder import ModelAdminURLFinder
-from wagtail.admin.views.generic import IndexView
+from wagtail.admin.ui.tables import Column
+from wagtail.admin.utils import get_valid_next_url_from_request
+from wagtail.admin.views.generic import IndexView, InspectView
 from wagtail.admin.viewsets.model import ModelViewSet
+from wagtail.coreutils import multigetattr
 from wagtail.permission_policies import ModelPermissionPolicy
 from wagtail.permissions import policy_registry
+
+from kernel.money import format_money
 
 
 class RestrictedPermissionPolicy(ModelPermissionPolicy):
@@ -174,3 +181,54 @@ class ReadOnlyModelViewSet(RestrictedModelViewSet):
     inspect_view_enabled = True
     # Never rendered (there is no add or edit view), but ModelViewSet builds a form class anyway.
     form_fields = ()
+
+
+class MoneyColumn(Column):
+    """An integer amount in minor units shown in its row's currency ("€123.45")."""
+
+    def __init__(self, name, currency_accessor="currency", **kwargs):
+        kwargs.setdefault("sort_key", name)
+        super().__init__(name, **kwargs)
+        self.currency_accessor = currency_accessor
+
+    def get_value(self, instance):
+        amount = super().get_value(instance)
+        if amount is None:
+            return None
+        return format_money(amount, multigetattr(instance, self.currency_accessor))
+
+
+def advocate_column(accessor="advocate", sort_key="advocate__user__email"):
+    return Column(
+        "advocate", label="Advocate", accessor=f"{accessor}.user.email", sort_key=sort_key
+    )
+
+
+class MoneyInspectView(InspectView):
+    """Shows the model's `money_fields` formatted in the row's currency."""
+
+    money_fields = ()
+
+    def get_field_display_value(self, field_name, field):
+        if field_name in self.money_fields:
+            return format_money(getattr(self.object, field_name), self.object.currency)
+        return super().get_field_display_value(field_name, field)
+
+
+def require_permission(request, permission: str) -> None:
+    if not request.user.has_perm(permission):
+        raise PermissionDenied
+
+
+def next_url(request, default: str) -> str:
+    return get_valid_next_url_from_request(request) or default
+
+
+def errors_to_messages(request, form) -> None:
+    for errors in form.errors.values():
+        for error in errors:
+            messages.error(request, error)
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"

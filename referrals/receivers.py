@@ -12,7 +12,7 @@ from referrals.api.keys import api_key_forget_if_cached
 from referrals.links.cookies import referral_from_request
 from referrals.models import ApiKey
 from referrals.services.accounts import account_bind_referral
-from referrals.services.stripe_sync import stripe_mirror_after_save
+from referrals.stripe.promotion_codes import stripe_mirror_after_save
 
 
 @receiver(user_signed_up, dispatch_uid="referrals_bind_signup")

@@ -8,10 +8,14 @@ from celery import shared_task
 from django.utils import timezone
 
 from advocacy.tasks import EMAIL_RETRY
-from referrals import emails, stripe_api
+from referrals import emails
 from referrals.links import clicks
-from referrals.services import commissions, payouts, stripe_events, stripe_sync
-from referrals.services import stripe_reconcile as stripe_reconcile_service
+from referrals.payouts import services as payouts
+from referrals.services import commissions
+from referrals.stripe import client as stripe_api
+from referrals.stripe import events as stripe_events
+from referrals.stripe import promotion_codes as stripe_sync
+from referrals.stripe import reconcile as stripe_reconcile_service
 
 logger = logging.getLogger(__name__)
 

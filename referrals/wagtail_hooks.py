@@ -28,18 +28,24 @@ from django_filters import (
 )
 from wagtail import hooks
 from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
-from wagtail.admin.ui.components import Component
-from wagtail.admin.ui.tables import Column, DateColumn, StatusTagColumn, TitleColumn
+from wagtail.admin.ui.tables import Column, DateColumn
 from wagtail.admin.views.generic import InspectView
 from wagtail.admin.viewsets.model import ModelViewSetGroup
 from wagtail.admin.widgets import BooleanRadioSelect, HeaderButton
-from wagtail.coreutils import multigetattr
 from wagtail.permissions import register_permission_policy
 
 from advocacy.models import Programme
-from kernel.admin import ListingIndexView, ReadOnlyModelViewSet, read_only_policy
+from kernel.admin import (
+    ListingIndexView,
+    MoneyColumn,
+    MoneyInspectView,
+    ReadOnlyModelViewSet,
+    advocate_column,
+    read_only_policy,
+)
 from kernel.money import format_money
 from referrals import admin_views, selectors
+from referrals.api.wagtail_hooks import ApiKeyViewSet
 from referrals.models import (
     ApiKey,
     AuditEvent,
@@ -50,6 +56,9 @@ from referrals.models import (
     PayoutBatch,
     WebhookEvent,
 )
+from referrals.payouts import selectors as payout_selectors
+from referrals.payouts.wagtail_hooks import PayoutBatchViewSet
+from referrals.stripe.wagtail_hooks import WebhookEventViewSet
 
 # Registered before any viewset asks the registry (Wagtail 8 refuses a late registration).
 for _model in (
@@ -63,38 +72,6 @@ for _model in (
     WebhookEvent,
 ):
     register_permission_policy(_model, read_only_policy(_model))
-
-
-class MoneyColumn(Column):
-    """An integer amount in minor units shown in its row's currency ("€123.45")."""
-
-    def __init__(self, name, currency_accessor="currency", **kwargs):
-        kwargs.setdefault("sort_key", name)
-        super().__init__(name, **kwargs)
-        self.currency_accessor = currency_accessor
-
-    def get_value(self, instance):
-        amount = super().get_value(instance)
-        if amount is None:
-            return None
-        return format_money(amount, multigetattr(instance, self.currency_accessor))
-
-
-def advocate_column(accessor="advocate", sort_key="advocate__user__email"):
-    return Column(
-        "advocate", label="Advocate", accessor=f"{accessor}.user.email", sort_key=sort_key
-    )
-
-
-class MoneyInspectView(InspectView):
-    """Shows the model's `money_fields` formatted in the row's currency."""
-
-    money_fields = ()
-
-    def get_field_display_value(self, field_name, field):
-        if field_name in self.money_fields:
-            return format_money(getattr(self.object, field_name), self.object.currency)
-        return super().get_field_display_value(field_name, field)
 
 
 # ------------------------------------------------------------------------------
@@ -393,7 +370,9 @@ class AuditEventFilterSet(WagtailFilterSet):
         fields = []
 
     def filter_batch(self, queryset, name, value):
-        return queryset.filter(pk__in=selectors.audit_events_for_batch(int(value)).values("pk"))
+        return queryset.filter(
+            pk__in=payout_selectors.audit_events_for_batch(int(value)).values("pk")
+        )
 
 
 class AuditEventIndexView(ListingIndexView):
@@ -444,148 +423,8 @@ class AuditEventViewSet(ReadOnlyModelViewSet):
 # Merchant API keys
 
 
-class ApiKeyFilterSet(WagtailFilterSet):
-    active = BooleanFilter(
-        field_name="revoked_at", lookup_expr="isnull", label="Active", widget=BooleanRadioSelect
-    )
-    programme = ModelChoiceFilter(
-        field_name="programmes", queryset=Programme.objects.all(), label="Programme"
-    )
-
-    class Meta:
-        model = ApiKey
-        fields = []
-
-
-class NeverDateColumn(DateColumn):
-    """A date, or "Never" when there is none (a key not used yet)."""
-
-    cell_template_name = "referrals/admin/tables/date_or_never_cell.html"
-
-
-class ApiKeyViewSet(ReadOnlyModelViewSet):
-    """The listing shows a key's prefix only; the secret is shown once, by the create view, and
-    only its hash is stored. Keys are revoked, not deleted (orders they recorded point at them
-    through the idempotency log), and never edited."""
-
-    model = ApiKey
-    name = "api_keys"
-    url_prefix = "api-keys"
-    icon = "key"
-    menu_label = "API keys"
-    index_view_class = admin_views.ApiKeyIndexView
-    inspect_view_enabled = False
-    list_display = [
-        "name",
-        Column("key", label="Key", accessor=admin_views.api_key_display, sort_key="prefix"),
-        Column("programmes", label="Programmes", accessor=admin_views.api_key_scope),
-        Column(
-            "created_by", label="Created by", accessor=lambda k: getattr(k.created_by, "email", "-")
-        ),
-        DateColumn("created_at", label="Created", sort_key="created_at"),
-        NeverDateColumn("last_used_at", label="Last used", sort_key="last_used_at"),
-        StatusTagColumn(
-            "status",
-            label="Status",
-            accessor=lambda k: "Active" if k.is_active else "Revoked",
-            primary=lambda k: k.is_active,
-        ),
-    ]
-    filterset_class = ApiKeyFilterSet
-    search_fields = ["name", "prefix"]
-    list_select_related = ("created_by",)
-    list_prefetch_related = ("programmes",)
-
-    def get_urlpatterns(self):
-        return [
-            *super().get_urlpatterns(),
-            path("new/", self.construct_view(admin_views.ApiKeyCreateView), name="new"),
-            path(
-                "<int:pk>/revoke/",
-                self.construct_view(admin_views.ApiKeyRevokeView),
-                name="revoke",
-            ),
-        ]
-
-    def get_permissions_to_register(self):
-        # "Add" creates keys and "change" revokes them, through the views above; there is no
-        # delete permission to offer (a key is revoked, never deleted).
-        return Permission.objects.filter(
-            content_type__app_label="referrals",
-            codename__in=["view_apikey", "add_apikey", "change_apikey"],
-        )
-
-
 # ------------------------------------------------------------------------------
 # Stripe events
-
-
-class WebhookEventFilterSet(WagtailFilterSet):
-    type = ChoiceFilter(choices=admin_views.webhook_event_types, label="Type")
-    received_at = DateFromToRangeFilter(label="Received", widget=DateRangePickerWidget)
-
-    class Meta:
-        model = WebhookEvent
-        fields = ["status"]
-
-
-class WebhookEventViewSet(ReadOnlyModelViewSet):
-    """The webhook's log: every Stripe event stored once by its id, with what became of it. A
-    failed, ignored or never-applied event can be replayed from its page."""
-
-    model = WebhookEvent
-    name = "stripe_events"
-    url_prefix = "stripe-events"
-    icon = "resubmit"
-    menu_label = "Stripe events"
-    index_view_class = admin_views.WebhookEventIndexView
-    inspect_view_class = admin_views.WebhookEventInspectView
-    list_display = [
-        TitleColumn(
-            "stripe_id",
-            label="Event",
-            sort_key="stripe_id",
-            get_url=lambda e: reverse("stripe_events:inspect", args=[e.pk]),
-        ),
-        "type",
-        Column("object", label="About", accessor=admin_views.webhook_event_object),
-        StatusTagColumn(
-            "status",
-            label="Status",
-            accessor="get_status_display",
-            primary=lambda e: e.status == WebhookEvent.Status.PROCESSED,
-        ),
-        Column("attempts", label="Attempts", sort_key="attempts"),
-        Column("error", label="Error or reason", accessor=lambda e: (e.error or "")[:120]),
-        DateColumn("received_at", label="Received", sort_key="received_at"),
-    ]
-    filterset_class = WebhookEventFilterSet
-    search_fields = ["stripe_id", "type", "error"]
-    list_export = ["received_at", "stripe_id", "type", "status", "attempts", "error"]
-    inspect_view_fields = [
-        "stripe_id",
-        "type",
-        "status",
-        "error",
-        "attempts",
-        "livemode",
-        "received_at",
-        "processed_at",
-    ]
-
-    def get_urlpatterns(self):
-        return [
-            *super().get_urlpatterns(),
-            path("<int:pk>/replay/", admin_views.WebhookEventReplayView.as_view(), name="replay"),
-        ]
-
-    def get_permissions_to_register(self):
-        # "Change" is what lets a group replay events (checked by the replay view); events are
-        # stored by the webhook only, and never edited or deleted here.
-        return Permission.objects.filter(
-            content_type__app_label="referrals",
-            codename__in=["view_webhookevent", "change_webhookevent"],
-        )
 
 
 class ReferralsGroup(ModelViewSetGroup):
@@ -607,115 +446,6 @@ class ReferralsGroup(ModelViewSetGroup):
 # Payouts
 
 
-class PayoutBatchFilterSet(WagtailFilterSet):
-    class Meta:
-        model = PayoutBatch
-        fields = ["programme", "status", "backend"]
-
-
-class PayoutBatchViewSet(ReadOnlyModelViewSet):
-    """Payout batches: the listing, and a review page per batch (the inspect view) where a
-    manager approves, executes, exports and settles it. Building a batch has its own form."""
-
-    model = PayoutBatch
-    name = "payouts"
-    icon = "tasks"
-    menu_label = "Payouts"
-    add_to_admin_menu = True
-    menu_order = 215
-    index_view_class = admin_views.PayoutBatchIndexView
-    inspect_view_class = admin_views.PayoutBatchReviewView
-    inspect_view_fields = ["programme"]  # the review template lays the batch out itself
-    list_display = [
-        TitleColumn(
-            "batch",
-            label="Batch",
-            accessor=lambda b: f"Batch {b.pk}",
-            sort_key="id",
-            get_url=lambda b: reverse("payouts:inspect", args=[b.pk]),
-        ),
-        "programme",
-        Column("state", label="Status", accessor=admin_views.batch_state),
-        Column(
-            "backend",
-            label="Pay through",
-            sort_key="backend",
-            accessor=lambda b: admin_views.BACKEND_LABELS.get(b.backend, b.backend),
-        ),
-        MoneyColumn("total_amount", label="Total"),
-        Column("payout_count", label="Payouts", sort_key="payout_count"),
-        Column("created_by", label="Built by", accessor="created_by.email"),
-        DateColumn("created_at", label="Built", sort_key="created_at"),
-    ]
-    filterset_class = PayoutBatchFilterSet
-    list_select_related = ("programme", "created_by")
-
-    def get_urlpatterns(self):
-        review = self.get_inspect_view_kwargs()
-        return [
-            *super().get_urlpatterns(),
-            path(
-                "build/",
-                self.construct_view(admin_views.PayoutBatchBuildView),
-                name="build",
-            ),
-            path(
-                "<int:pk>/approve/",
-                self.construct_view(admin_views.PayoutBatchApproveView, **review),
-                name="approve",
-            ),
-            path(
-                "<int:pk>/cancel/",
-                self.construct_view(admin_views.PayoutBatchCancelView, **review),
-                name="cancel",
-            ),
-            path(
-                "<int:pk>/execute/",
-                self.construct_view(admin_views.PayoutBatchExecuteView, **review),
-                name="execute",
-            ),
-            path("<int:pk>/csv/", admin_views.PayoutBatchCsvView.as_view(), name="csv"),
-            path("payout/<int:pk>/", admin_views.PayoutRedirectView.as_view(), name="payout"),
-            path(
-                "payout/<int:pk>/paid/",
-                admin_views.PayoutMarkPaidView.as_view(),
-                name="payout_paid",
-            ),
-            path(
-                "payout/<int:pk>/failed/",
-                admin_views.PayoutMarkFailedView.as_view(),
-                name="payout_failed",
-            ),
-            path(
-                "payout/<int:pk>/retry/",
-                admin_views.PayoutRetryView.as_view(),
-                name="payout_retry",
-            ),
-        ]
-
-
 @hooks.register("register_admin_viewset")
 def register_referral_viewsets():
     return [ReferralsGroup(), PayoutBatchViewSet()]
-
-
-class StripeNoticePanel(Component):
-    """On the admin home: what of the Stripe integration is switched off, and how to switch
-    it on. Shown to managers who can see Stripe events; nothing when all is on."""
-
-    name = "streetteam_stripe_notice"
-    template_name = "referrals/admin/home_stripe_notice.html"
-    order = 50
-
-    def __init__(self, notices: list[str]):
-        self.notices = notices
-
-    def get_context_data(self, parent_context):
-        return {"notices": self.notices, "events_url": reverse("stripe_events:index")}
-
-
-@hooks.register("construct_homepage_panels")
-def add_stripe_notice(request, panels):
-    notices = admin_views.stripe_integration_notices()
-    if notices and request.user.has_perm("referrals.view_webhookevent"):
-        panels.append(StripeNoticePanel(notices))

@@ -12,10 +12,10 @@ from django.views.decorators.http import require_http_methods
 from advocacy.models import Programme
 from kernel.errors import ServiceError
 from referrals.conf import app_settings
-from referrals.forms import CheckoutForm
 from referrals.links.cookies import referral_from_request
 from referrals.models import Order
 from referrals.sandbox import products as sandbox
+from referrals.sandbox.forms import CheckoutForm
 from referrals.services.discounts import discount_quote
 from referrals.services.orders import order_ingest
 

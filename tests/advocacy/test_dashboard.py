@@ -7,13 +7,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from referrals.links.clicks import click_record, clicks_drain
-from referrals.services.commissions import commission_approve
-from referrals.services.payouts import (
+from referrals.payouts.services import (
     payout_batch_approve,
     payout_batch_build,
     payout_batch_execute,
     payout_mark_paid,
 )
+from referrals.services.commissions import commission_approve
 from tests.factories import PASSWORD, AdvocateFactory, RepCodeFactory, UserFactory, sale
 
 pytestmark = pytest.mark.django_db

@@ -20,7 +20,8 @@ from advocacy.models import Advocate
 from advocacy.services import advocate_payout_details_update
 from kernel.errors import ServiceError
 from referrals.models import Payout, PayoutBatch
-from referrals.services import commissions, payouts
+from referrals.payouts import services as payouts
+from referrals.services import commissions
 from referrals.services.refunds import refund_record
 from tests.factories import PASSWORD, AdvocateFactory, RepCodeFactory, UserFactory, sale
 

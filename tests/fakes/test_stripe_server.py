@@ -3,7 +3,7 @@
 import pytest
 import stripe
 
-from referrals import stripe_api
+from referrals.stripe import client as stripe_api
 
 
 def create(**params):

@@ -11,7 +11,8 @@ from django.utils import timezone
 from advocacy.models import Advocate
 from referrals import tasks
 from referrals.models import Commission, LedgerEntry, Payout, PayoutBatch
-from referrals.services import commissions, ledger, payouts
+from referrals.payouts import services as payouts
+from referrals.services import commissions, ledger
 from referrals.services.orders import order_ingest
 from tests.factories import PASSWORD, AdvocateFactory, RepCodeFactory, UserFactory
 

@@ -10,6 +10,12 @@ import pytest
 from django.utils import timezone
 
 from referrals.links.clicks import click_record, clicks_drain
+from referrals.payouts.services import (
+    payout_batch_approve,
+    payout_batch_build,
+    payout_batch_execute,
+    payout_mark_paid,
+)
 from referrals.selectors import (
     advocate_balance,
     advocate_overview,
@@ -19,12 +25,6 @@ from referrals.selectors import (
 )
 from referrals.services import ledger
 from referrals.services.commissions import commission_approve
-from referrals.services.payouts import (
-    payout_batch_approve,
-    payout_batch_build,
-    payout_batch_execute,
-    payout_mark_paid,
-)
 from referrals.services.refunds import dispute_open, refund_record
 from tests.factories import PASSWORD, AdvocateFactory, RepCodeFactory, UserFactory, sale
 

@@ -33,7 +33,8 @@ from referrals.models import (
     Payout,
     PayoutBatch,
 )
-from referrals.services import commissions, ledger, payouts, refunds
+from referrals.payouts import services as payouts
+from referrals.services import commissions, ledger, refunds
 from referrals.services.orders import order_ingest
 from tests.factories import (
     PASSWORD,

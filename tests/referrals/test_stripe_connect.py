@@ -13,9 +13,10 @@ from django.utils import timezone
 
 from advocacy.models import Advocate
 from referrals.models import LedgerEntry, Payout, PayoutBatch, WebhookEvent
-from referrals.services import commissions, ledger, payouts
+from referrals.payouts import services as payouts
+from referrals.services import commissions, ledger
 from referrals.services.orders import order_ingest
-from referrals.services.stripe_events import stripe_event_record
+from referrals.stripe.events import stripe_event_record
 from tests.factories import PASSWORD, AdvocateFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -116,7 +117,7 @@ def test_clicking_twice_makes_one_account_and_a_fresh_link_each_time(
 def test_a_retry_after_a_lost_answer_gets_the_same_account_from_stripe(fake_stripe, advocate):
     """The id was never saved (a crash after Stripe answered): the idempotency key, derived
     from the advocate, makes Stripe hand back the account it made."""
-    from referrals import stripe_api
+    from referrals.stripe import client as stripe_api
 
     made = stripe_api.account_create_express(
         email=advocate.user.email, country="FR", advocate_id=advocate.pk
@@ -257,7 +258,7 @@ def deliver(capture, event: dict) -> WebhookEvent:
 @pytest.fixture
 def connected(fake_stripe, advocate):
     """The advocate with a fresh Express account made through the onboarding service."""
-    from referrals.services.stripe_connect import stripe_connect_onboarding_url
+    from referrals.stripe.connect import stripe_connect_onboarding_url
 
     stripe_connect_onboarding_url(
         advocate_id=advocate.pk, country="NL", refresh_url="https://x/r", return_url="https://x/b"
@@ -409,7 +410,7 @@ def test_a_transfer_sent_before_a_crash_counts_even_if_the_account_was_disabled_
 ):
     """A worker sent the transfer and died before recording it; meanwhile Stripe restricted the
     account. The retry must find the transfer, not release money that already left."""
-    from referrals import stripe_api
+    from referrals.stripe import client as stripe_api
 
     payout = executing_payout(connected, manager)
     Payout.objects.filter(pk=payout.pk).update(status=Payout.Status.PROCESSING)

@@ -7,7 +7,8 @@ import pytest
 from django.utils import timezone
 
 from referrals.models import AuditEvent, LedgerEntry, Payout, PayoutBatch
-from referrals.services import commissions, ledger, payouts
+from referrals.payouts import services as payouts
+from referrals.services import commissions, ledger
 from referrals.services.orders import order_ingest
 from tests.factories import PASSWORD, UserFactory
 
@@ -101,7 +102,7 @@ def test_payout_to_a_bad_account_fails_and_restores_the_balance(fake_stripe, rep
 
 
 def test_stripe_replays_the_first_transfer_for_a_repeated_idempotency_key(fake_stripe):
-    from referrals import stripe_api
+    from referrals.stripe import client as stripe_api
 
     first = stripe_api.transfer_create(
         amount=500, currency="EUR", destination="acct_1", idempotency_key="k-1", metadata={}

@@ -10,7 +10,7 @@ import pytest
 
 from referrals.models import Commission, LedgerEntry, Order, WebhookEvent
 from referrals.services.commissions import add_months
-from referrals.services.stripe_events import stripe_event_record, stripe_event_replay
+from referrals.stripe.events import stripe_event_record, stripe_event_replay
 
 pytestmark = pytest.mark.django_db
 

@@ -10,9 +10,10 @@ from django.core.management import call_command
 
 from advocacy.models import Advocate, Programme, RepCode, RewardKind
 from advocacy.services import repcode_create_vanity, repcode_deactivate, repcode_issue
-from referrals import stripe_api, tasks
+from referrals import tasks
 from referrals.models import Attribution, Commission, Order
-from referrals.services.stripe_sync import Kind, repcode_promotion_sync, stripe_sync_all
+from referrals.stripe import client as stripe_api
+from referrals.stripe.promotion_codes import Kind, repcode_promotion_sync, stripe_sync_all
 
 from ..factories import AdvocateFactory, RepCodeFactory
 from .test_stripe_webhooks import SECRET, deliver, event

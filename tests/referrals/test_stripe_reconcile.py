@@ -12,8 +12,8 @@ from django.utils import timezone
 from referrals import tasks
 from referrals.models import AuditEvent, Commission, Order, WebhookEvent
 from referrals.services.orders import order_ingest
-from referrals.services.stripe_events import stripe_event_record
-from referrals.services.stripe_reconcile import stripe_reconcile, stripe_reconcile_last
+from referrals.stripe.events import stripe_event_record
+from referrals.stripe.reconcile import stripe_reconcile, stripe_reconcile_last
 
 pytestmark = pytest.mark.django_db
 

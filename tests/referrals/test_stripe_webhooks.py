@@ -11,7 +11,7 @@ import pytest
 import stripe
 
 from referrals.models import Commission, LedgerEntry, Order, WebhookEvent
-from referrals.services.stripe_events import stripe_event_replay
+from referrals.stripe.events import stripe_event_replay
 
 pytestmark = pytest.mark.django_db
 
@@ -465,7 +465,7 @@ def test_charge_without_refunds_lists_them_from_stripe(
         return [{"id": "re_2", "amount": 2_000, "status": "succeeded", "created": 20},
                 {"id": "re_1", "amount": 3_000, "status": "succeeded", "created": 10}]  # fmt: skip
 
-    monkeypatch.setattr("referrals.stripe_api.refunds_list", refunds_list)
+    monkeypatch.setattr("referrals.stripe.client.refunds_list", refunds_list)
     deliver(
         client,
         django_capture_on_commit_callbacks,
@@ -493,7 +493,7 @@ def test_an_incomplete_embedded_refund_list_is_completed_from_stripe(
     settings.STRIPE_SECRET_KEY = "sk_test_streetteam"
     every_refund = [{"id": f"re_{n}", "amount": 100, "status": "succeeded", "created": n}
                     for n in range(12, 0, -1)]  # fmt: skip
-    monkeypatch.setattr("referrals.stripe_api.refunds_list", lambda *, charge: every_refund)
+    monkeypatch.setattr("referrals.stripe.client.refunds_list", lambda *, charge: every_refund)
     deliver(
         client,
         django_capture_on_commit_callbacks,
@@ -515,7 +515,7 @@ def test_stripe_failing_to_list_refunds_fails_the_event_for_a_replay(
     def unreachable(*, charge):
         raise stripe.APIConnectionError("Stripe is unreachable")
 
-    monkeypatch.setattr("referrals.stripe_api.refunds_list", unreachable)
+    monkeypatch.setattr("referrals.stripe.client.refunds_list", unreachable)
     deliver(
         client,
         django_capture_on_commit_callbacks,
@@ -531,7 +531,7 @@ def test_stripe_failing_to_list_refunds_fails_the_event_for_a_replay(
     assert not Order.objects.get().refunds.exists()
 
     monkeypatch.setattr(
-        "referrals.stripe_api.refunds_list",
+        "referrals.stripe.client.refunds_list",
         lambda *, charge: [{"id": "re_1", "amount": 10_000, "status": "succeeded"}],
     )
     with django_capture_on_commit_callbacks(execute=True):

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from referrals import stripe_api
+from referrals.stripe import client as stripe_api
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET_KEY = "sk_test_streetteam_localstripe"

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from referrals.models import Attribution, Commission, LedgerEntry, Order, WebhookEvent
-from referrals.services.stripe_events import stripe_event_replay
+from referrals.stripe.events import stripe_event_replay
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -3,8 +3,8 @@ from datetime import UTC, datetime
 import stripe
 from django.core.management.base import BaseCommand, CommandError
 
-from referrals import stripe_api
-from referrals.services.stripe_reconcile import ReconcileReport, stripe_reconcile
+from referrals.stripe import client as stripe_api
+from referrals.stripe.reconcile import ReconcileReport, stripe_reconcile
 
 
 def _date(value: str) -> datetime:

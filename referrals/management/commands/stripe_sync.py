@@ -4,7 +4,7 @@ promotion codes, both ways, print the differences, and with --apply fix them."""
 import stripe
 from django.core.management.base import BaseCommand, CommandError
 
-from referrals.services.stripe_sync import SyncReport, stripe_sync_all
+from referrals.stripe.promotion_codes import SyncReport, stripe_sync_all
 
 OFF = "Stripe integration is off (STRIPE_SECRET_KEY is not set)."
 COLUMNS = ("Difference", "Programme", "Code", "Streetteam", "Stripe", "Result")

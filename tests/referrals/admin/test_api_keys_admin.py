@@ -9,8 +9,8 @@ from django.contrib.auth.models import Permission
 from django.urls import NoReverseMatch, reverse
 
 from referrals.api.keys import api_key_create
+from referrals.api.wagtail_hooks import ApiKeyViewSet
 from referrals.models import ApiKey, AuditEvent
-from referrals.wagtail_hooks import ApiKeyViewSet
 from tests.factories import AdvocateFactory, ProgrammeFactory, RepCodeFactory
 
 from .conftest import messages_of

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from referrals.models import AuditEvent, Order, WebhookEvent
 from referrals.services.orders import order_ingest
-from referrals.services.stripe_events import stripe_event_record
+from referrals.stripe.events import stripe_event_record
 from tests.factories import UserFactory
 
 from .conftest import messages_of
@@ -208,7 +208,7 @@ def test_with_stripe_configured_there_is_no_notice(client, manager):
 def test_the_last_reconciliation_is_shown(client, manager, fake_stripe):
     from django.utils import timezone
 
-    from referrals.services.stripe_reconcile import stripe_reconcile
+    from referrals.stripe.reconcile import stripe_reconcile
 
     stripe_reconcile(since=timezone.now())
 

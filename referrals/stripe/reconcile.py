@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from django.utils import timezone
 
 from referrals.models import AuditEvent, Order, WebhookEvent
-from referrals.services.stripe_events import (
+from referrals.stripe.events import (
     HANDLERS,
     stripe_event_apply,
     stripe_event_record,
@@ -162,7 +162,7 @@ def stripe_reconcile(
     """Compare Stripe with our records since `since` (see the module docstring). Raises
     `stripe_api.StripeUnavailable` when the integration is off, `stripe.StripeError` when
     Stripe can't be read; records nothing then."""
-    from referrals import stripe_api
+    from referrals.stripe import client as stripe_api
 
     say = progress or (lambda message: None)
     report = ReconcileReport(since=since, checked_at=timezone.now(), applied_requested=apply)

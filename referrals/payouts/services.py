@@ -273,7 +273,7 @@ def payout_batch_execute(*, batch_id: int, actor) -> PayoutBatch:
 
 def payout_execute(*, payout_id: int) -> Payout:
     """Pay one payout through its batch's backend, at most once (see the module docstring)."""
-    from referrals.payout_backends import PayoutError, get_backend
+    from referrals.payouts.backends import PayoutError, get_backend
 
     with transaction.atomic():
         payout = (

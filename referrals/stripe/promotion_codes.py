@@ -35,7 +35,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from advocacy.models import Programme, RepCode, RewardKind
-from referrals import stripe_api
+from referrals.stripe import client as stripe_api
 
 logger = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ class StripeConnectBackend:
     """
 
     def send(self, payout: Payout) -> str:
-        from referrals import stripe_api
+        from referrals.stripe import client as stripe_api
 
         advocate = payout.advocate
         account = advocate.stripe_account_id
@@ -59,7 +59,7 @@ class StripeConnectBackend:
     @staticmethod
     def _sent_before(payout: Payout) -> str:
         """The id of a transfer already made for this payout, or ""."""
-        from referrals import stripe_api
+        from referrals.stripe import client as stripe_api
 
         try:
             for transfer in stripe_api.transfers_to(payout.advocate.stripe_account_id):

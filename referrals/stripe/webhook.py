@@ -1,6 +1,6 @@
 """The Stripe webhook: check the signature on the raw body, store the event once, answer at once.
 
-Applying the event happens in a task (referrals.services.stripe_events), so Stripe gets its 200
+Applying the event happens in a task (referrals.stripe.events), so Stripe gets its 200
 fast and a slow or failing apply never makes it retry. Every secret in STRIPE_WEBHOOK_SECRETS is
 tried, so a secret can be rotated without dropping events.
 """
@@ -15,7 +15,7 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from referrals.services.stripe_events import stripe_event_record
+from referrals.stripe.events import stripe_event_record
 
 logger = logging.getLogger(__name__)
 

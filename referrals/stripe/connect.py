@@ -22,7 +22,7 @@ from django.utils import timezone
 from advocacy.models import Advocate
 from advocacy.services import advocate_payout_details_update
 from kernel.errors import ServiceError
-from referrals import stripe_api
+from referrals.stripe import client as stripe_api
 
 # Countries where Stripe offers Express accounts (https://docs.stripe.com/connect/express-accounts,
 # "Supported countries"); the advocate picks theirs before Stripe's pages open.

@@ -25,12 +25,12 @@ from django.utils import timezone
 from advocacy.codes import normalise_code
 from advocacy.models import RepCode
 from kernel.errors import ServiceError
-from referrals import stripe_api
 from referrals.models import Order, WebhookEvent
 from referrals.services.codes import repcode_find
 from referrals.services.orders import order_ingest
 from referrals.services.refunds import dispute_close, dispute_open, refund_record
-from referrals.services.stripe_connect import stripe_account_sync
+from referrals.stripe import client as stripe_api
+from referrals.stripe.connect import stripe_account_sync
 
 logger = logging.getLogger(__name__)
 

@@ -1,0 +1,407 @@
+"""Manager screens for payout batches: build, review, approve, cancel, execute, export, and settle
+the payouts inside."""
+
+import csv
+from dataclasses import dataclass
+
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils.functional import cached_property
+from django.views import View
+from django.views.generic import FormView
+from wagtail.admin import messages
+from wagtail.admin.views.generic import InspectView, WagtailAdminTemplateMixin
+from wagtail.admin.widgets import HeaderButton
+
+from advocacy.models import Advocate
+from advocacy.payout_details import payout_details_summary
+from kernel.admin import ListingIndexView, errors_to_messages, plural, require_permission
+from kernel.errors import ServiceError
+from kernel.money import format_money, minor_to_decimal
+from referrals.admin_views import audit_log_url
+from referrals.models import Payout, PayoutBatch
+from referrals.payouts import selectors
+from referrals.payouts.bank_csv import CSV_HEADER, csv_cell, payout_account, payout_reference
+from referrals.payouts.forms import (
+    PayoutBatchApproveForm,
+    PayoutBatchBuildForm,
+    PayoutBatchCancelForm,
+    PayoutMarkFailedForm,
+    PayoutMarkPaidForm,
+)
+from referrals.payouts.services import (
+    APPROVE_PERMISSION,
+    payout_batch_approve,
+    payout_batch_build,
+    payout_batch_cancel,
+    payout_batch_execute,
+    payout_batch_needs_second_approval,
+    payout_mark_failed,
+    payout_mark_paid,
+    payout_retry,
+)
+from referrals.services.audit import audit
+
+BACKEND_LABELS = {
+    PayoutBatch.Backend.MANUAL: "Manual (CSV)",
+    PayoutBatch.Backend.STRIPE_CONNECT: "Stripe Connect",
+}
+
+
+def batch_state(batch: PayoutBatch) -> str:
+    """The status as a manager needs it: a draft with one approval awaits the second."""
+    if batch.status == PayoutBatch.Status.DRAFT and batch.approved_by_id is not None:
+        return "Awaiting second approval"
+    return batch.get_status_display()
+
+
+class PayoutBatchIndexView(ListingIndexView):
+    @cached_property
+    def header_buttons(self):
+        buttons = list(super().header_buttons)
+        if self.request.user.has_perm(APPROVE_PERMISSION):
+            url = reverse("payouts:build")
+            buttons.append(HeaderButton("Build a batch", url=url, icon_name="plus"))
+        return buttons
+
+
+class PayoutBatchBuildView(WagtailAdminTemplateMixin, FormView):
+    form_class = PayoutBatchBuildForm
+    template_name = "referrals/admin/payout_batch_build.html"
+    page_title = "Build a payout batch"
+    index_url_name = None
+
+    def dispatch(self, request, *args, **kwargs):
+        require_permission(request, APPROVE_PERMISSION)
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_breadcrumbs_items(self):
+        return [
+            *self.breadcrumbs_items,
+            {"url": reverse(self.index_url_name), "label": "Payout batches"},
+            {"url": "", "label": self.get_page_title()},
+        ]
+
+    def get_initial(self):
+        programme = self.request.GET.get("programme", "")
+        return {"programme": programme} if programme.isdigit() else {}
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            action_url=self.request.path,
+            submit_button_label="Build batch",
+            submit_button_active_label="Building…",
+            **kwargs,
+        )
+
+    def form_valid(self, form):
+        programme = form.cleaned_data["programme"]
+        try:
+            batch = payout_batch_build(
+                programme_id=programme.pk,
+                actor=self.request.user,
+                backend=form.cleaned_data["backend"],
+            )
+        except ServiceError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            return self.form_invalid(form)
+        if batch is None:
+            threshold = format_money(programme.payout_threshold, programme.currency)
+            form.add_error(
+                "programme",
+                f"No advocate of {programme} has an approved balance of at least {threshold} "
+                "that is not already in a batch: there is nothing to pay yet.",
+            )
+            return self.form_invalid(form)
+        messages.success(
+            self.request,
+            f"Batch {batch.pk} built: {plural(batch.payout_count, 'payout')}, "
+            f"{format_money(batch.total_amount, batch.currency)} in all. Review it, then approve.",
+        )
+        return redirect("payouts:inspect", batch.pk)
+
+
+@dataclass(frozen=True)
+class PayoutRow:
+    payout: Payout
+    method: str
+    destination: str  # masked: full details only go into the CSV
+    flags: list[str]
+
+
+def payout_row(payout: Payout, batch: PayoutBatch) -> PayoutRow:
+    advocate = payout.advocate
+    details = payout_details_summary(advocate)
+    flags = []
+    if payout.open_fraud_signals:
+        flags.append(plural(payout.open_fraud_signals, "open fraud signal"))
+    if payout.frozen_commissions:
+        flags.append(plural(payout.frozen_commissions, "frozen commission"))
+    if advocate.status != Advocate.Status.ACTIVE:
+        flags.append(f"Advocate {advocate.get_status_display().lower()}")
+    if batch.backend == PayoutBatch.Backend.MANUAL and (
+        not details.is_set or details.method == Advocate.PayoutMethod.STRIPE_CONNECT
+    ):
+        flags.append("No bank or PayPal details")
+    if batch.backend == PayoutBatch.Backend.STRIPE_CONNECT and not advocate.stripe_account_id:
+        flags.append("No Stripe account")
+    elif (
+        batch.backend == PayoutBatch.Backend.STRIPE_CONNECT and not advocate.stripe_payouts_enabled
+    ):
+        flags.append("Stripe payouts not enabled yet")
+    return PayoutRow(
+        payout=payout, method=details.method_label, destination=details.destination, flags=flags
+    )
+
+
+class PayoutBatchReviewView(InspectView):
+    """One batch, whatever its state: the lines to review, then approve (twice above the
+    programme's limit), execute, follow progress, export and settle payouts by hand."""
+
+    template_name = "referrals/admin/payout_batch_review.html"
+    lines_per_page = 100
+
+    def get_object(self, queryset=None):
+        return get_object_or_404(
+            PayoutBatch.objects.select_related(
+                "programme", "created_by", "approved_by", "second_approved_by"
+            ),
+            pk=self.pk,
+        )
+
+    def get_page_title(self):
+        return "Review"
+
+    def get_page_subtitle(self):
+        return f"Batch {self.object.pk}"
+
+    @cached_property
+    def review_url(self) -> str:
+        return reverse("payouts:inspect", args=[self.object.pk])
+
+    @cached_property
+    def header_buttons(self):
+        return [
+            HeaderButton("Audit log", url=audit_log_url(batch=self.object.pk), icon_name="history")
+        ]
+
+    def get_context_data(self, approve_form=None, cancel_form=None, **kwargs):
+        context = super().get_context_data(**kwargs)
+        batch = self.object
+        user = self.request.user
+        status = PayoutBatch.Status
+        page = Paginator(selectors.payout_batch_lines(batch), self.lines_per_page).get_page(
+            self.request.GET.get("p")
+        )
+        rows = [payout_row(payout, batch) for payout in page]
+        is_manual = batch.backend == PayoutBatch.Backend.MANUAL
+        progress = selectors.payout_batch_progress(batch)
+        context.update(
+            batch=batch,
+            state=batch_state(batch),
+            is_draft=batch.status == status.DRAFT,
+            awaiting_second=batch.status == status.DRAFT and batch.approved_by_id is not None,
+            needs_two=payout_batch_needs_second_approval(batch),
+            dual_limit=batch.programme.dual_approval_above,
+            is_manual=is_manual,
+            can_pay=user.has_perm(APPROVE_PERMISSION),
+            can_settle_by_hand=is_manual and batch.status == status.EXECUTING,
+            show_progress=batch.status in (status.EXECUTING, status.DONE),
+            progress=progress,
+            page=page,
+            elided_page_range=page.paginator.get_elided_page_range(page.number),
+            rows=rows,
+            flagged=sum(1 for row in rows if row.flags),
+            approve_form=approve_form or PayoutBatchApproveForm(),
+            cancel_form=cancel_form or PayoutBatchCancelForm(),
+            paid_form=PayoutMarkPaidForm(),
+            failed_form=PayoutMarkFailedForm(),
+            events=selectors.audit_events_for_batch(batch.pk)[:20],
+            audit_url=audit_log_url(batch=batch.pk),
+            # A stripe_connect batch pays in the background: refresh while payouts are open.
+            auto_refresh=batch.status == status.EXECUTING and not is_manual and progress.pending,
+        )
+        return context
+
+
+class PayoutBatchApproveView(PayoutBatchReviewView):
+    """The approver re-enters their password; the service checks it, the permission and who
+    may give the second approval."""
+
+    http_method_names = ["post"]
+
+    def post(self, request, *args, **kwargs):
+        form = PayoutBatchApproveForm(request.POST)
+        if form.is_valid():
+            try:
+                batch = payout_batch_approve(
+                    batch_id=self.object.pk,
+                    actor=request.user,
+                    password=form.cleaned_data["password"],
+                )
+            except ServiceError as exc:
+                if exc.field not in form.fields:
+                    messages.error(request, exc.message)
+                    return redirect(self.review_url)
+                form.add_error(exc.field, exc.message)
+            else:
+                if batch.status == PayoutBatch.Status.APPROVED:
+                    messages.success(request, f"Batch {batch.pk} approved: it can be paid now.")
+                else:
+                    messages.success(
+                        request,
+                        f"Your approval is recorded. Batch {batch.pk} is above the programme's "
+                        "limit: a second manager must approve it too.",
+                    )
+                return redirect(self.review_url)
+        return self.render_to_response(self.get_context_data(approve_form=form))
+
+
+class PayoutBatchCancelView(PayoutBatchReviewView):
+    http_method_names = ["post"]
+
+    def post(self, request, *args, **kwargs):
+        require_permission(request, APPROVE_PERMISSION)
+        form = PayoutBatchCancelForm(request.POST)
+        if form.is_valid():
+            try:
+                payout_batch_cancel(
+                    batch_id=self.object.pk, actor=request.user, reason=form.cleaned_data["reason"]
+                )
+            except ServiceError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(
+                    request, f"Batch {self.object.pk} cancelled; every balance was given back."
+                )
+            return redirect(self.review_url)
+        return self.render_to_response(self.get_context_data(cancel_form=form))
+
+
+class PayoutBatchExecuteView(PayoutBatchReviewView):
+    http_method_names = ["post"]
+
+    def post(self, request, *args, **kwargs):
+        try:
+            batch = payout_batch_execute(batch_id=self.object.pk, actor=request.user)
+        except ServiceError as exc:
+            messages.error(request, exc.message)
+        else:
+            if batch.backend == PayoutBatch.Backend.MANUAL:
+                messages.success(
+                    request,
+                    "Batch released for payment. Download the CSV for your bank or PayPal, pay, "
+                    "then mark each payout paid.",
+                )
+            else:
+                messages.success(request, "Payouts are being sent through Stripe Connect.")
+        return redirect(self.review_url)
+
+
+class PayoutBatchCsvView(View):
+    """The manual backend's export: the payouts still to pay, for a bank's or PayPal's bulk
+    upload. Holds full IBANs, so it needs the payout permission and leaves an audit row."""
+
+    http_method_names = ["get"]
+
+    def get(self, request, pk):
+        require_permission(request, APPROVE_PERMISSION)
+        batch = get_object_or_404(PayoutBatch, pk=pk)
+        if (
+            batch.backend != PayoutBatch.Backend.MANUAL
+            or batch.status != PayoutBatch.Status.EXECUTING
+        ):
+            messages.error(
+                request, "The CSV is for manual batches that were approved and released."
+            )
+            return redirect("payouts:inspect", batch.pk)
+        payouts = list(selectors.payout_batch_export(batch))
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = (
+            f'attachment; filename="payout-batch-{batch.pk}-{batch.currency}.csv"'
+        )
+        writer = csv.writer(response)
+        writer.writerow(CSV_HEADER)
+        for payout in payouts:
+            advocate = payout.advocate
+            holder = (advocate.payout_details or {}).get("account_holder", "")
+            name = holder or advocate.user.get_full_name() or advocate.user.email
+            writer.writerow(
+                [
+                    payout.pk,
+                    csv_cell(name),
+                    csv_cell(advocate.user.email),
+                    str(minor_to_decimal(payout.amount, payout.currency)),
+                    payout.currency,
+                    advocate.payout_method,
+                    csv_cell(payout_account(advocate)),
+                    payout_reference(payout),
+                ]
+            )
+        audit(actor=request.user, action="batch_exported", obj=batch, payouts=len(payouts))
+        return response
+
+
+class PayoutOperationView(View):
+    """Base for the per-payout buttons on the review page (manual backend, failures)."""
+
+    http_method_names = ["post"]
+    form_class = None
+
+    def post(self, request, pk):
+        require_permission(request, APPROVE_PERMISSION)
+        payout = get_object_or_404(Payout, pk=pk)
+        form = self.form_class(request.POST) if self.form_class else None
+        if form is not None and not form.is_valid():
+            errors_to_messages(request, form)
+        else:
+            data = form.cleaned_data if form is not None else {}
+            try:
+                message = self.perform(payout, data)
+            except ServiceError as exc:
+                messages.error(request, f"Payout {payout.pk}: {exc.message}")
+            else:
+                messages.success(request, message)
+        url = reverse("payouts:inspect", args=[payout.batch_id])
+        return redirect(f"{url}#payout-{payout.pk}")
+
+    def perform(self, payout: Payout, data: dict) -> str:
+        raise NotImplementedError
+
+
+class PayoutMarkPaidView(PayoutOperationView):
+    form_class = PayoutMarkPaidForm
+
+    def perform(self, payout, data):
+        payout_mark_paid(payout_id=payout.pk, actor=self.request.user, reference=data["reference"])
+        return f"Payout {payout.pk} marked paid."
+
+
+class PayoutMarkFailedView(PayoutOperationView):
+    form_class = PayoutMarkFailedForm
+
+    def perform(self, payout, data):
+        payout_mark_failed(payout_id=payout.pk, actor=self.request.user, reason=data["reason"])
+        return f"Payout {payout.pk} marked failed; the amount is back in the advocate's balance."
+
+
+class PayoutRetryView(PayoutOperationView):
+    def perform(self, payout, data):
+        retry = payout_retry(payout_id=payout.pk, actor=self.request.user)
+        return (
+            f"Payout {retry.pk} created for {format_money(retry.amount, retry.currency)} "
+            f"(retrying payout {payout.pk})."
+        )
+
+
+class PayoutRedirectView(View):
+    """Payouts have no page of their own: links (the audit log) lead to their batch's line."""
+
+    http_method_names = ["get"]
+
+    def get(self, request, pk):
+        payout = get_object_or_404(Payout, pk=pk)
+        url = reverse("payouts:inspect", args=[payout.batch_id])
+        return redirect(f"{url}#payout-{payout.pk}")

@@ -1,0 +1,94 @@
+"""Reads for the payout screens: a batch's lines, its progress, its export rows and its history."""
+
+from dataclasses import dataclass
+
+from django.db.models import (
+    Count,
+    Exists,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+)
+
+from referrals.models import (
+    AuditEvent,
+    Commission,
+    FraudSignal,
+    Payout,
+    PayoutBatch,
+)
+from referrals.selectors import SubqueryCount
+
+
+def audit_events_for_batch(batch_id: int) -> QuerySet[AuditEvent]:
+    """The batch's own rows and those of its payouts (retries included)."""
+    payout_ids = Payout.objects.filter(batch_id=batch_id).values("pk")
+    return AuditEvent.objects.filter(
+        Q(object_type="payoutbatch", object_id=batch_id)
+        | Q(object_type="payout", object_id__in=payout_ids)
+    ).select_related("actor")
+
+
+def payout_batch_lines(batch: PayoutBatch) -> QuerySet[Payout]:
+    """The batch's payouts, one line per advocate (and per retry), with what a reviewer must
+    see before approving: `open_fraud_signals` on the advocate or their orders,
+    `frozen_commissions` (an open dispute) and `commission_count` (what the payout settles)."""
+    advocate = OuterRef("advocate")
+    open_signals = FraudSignal.objects.filter(
+        Q(advocate=advocate) | Q(order__advocate=advocate), resolved_at__isnull=True
+    ).values("pk")
+    frozen = Commission.objects.filter(advocate=advocate, frozen=True).values("pk")
+    settled = Commission.objects.filter(advocate=advocate, payout=OuterRef("pk")).values("pk")
+    return (
+        batch.payouts.select_related("advocate__user", "retry_of")
+        .annotate(
+            open_fraud_signals=SubqueryCount(open_signals),
+            frozen_commissions=SubqueryCount(frozen),
+            commission_count=SubqueryCount(settled),
+            retried=Exists(Payout.objects.filter(retry_of=OuterRef("pk"))),
+        )
+        .order_by("id")
+    )
+
+
+@dataclass(frozen=True)
+class BatchProgress:
+    paid: int
+    failed: int  # failed and not retried (a retry is a payout of its own)
+    pending: int  # pending or processing
+    paid_amount: int
+    open_amount: int
+
+    @property
+    def total(self) -> int:
+        return self.paid + self.failed + self.pending
+
+    @property
+    def settled(self) -> int:
+        return self.paid + self.failed
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.settled / self.total) if self.total else 100
+
+
+def payout_batch_progress(batch: PayoutBatch) -> BatchProgress:
+    open_statuses = [Payout.Status.PENDING, Payout.Status.PROCESSING]
+    counts = batch.payouts.aggregate(
+        paid=Count("pk", filter=Q(status=Payout.Status.PAID)),
+        failed=Count("pk", filter=Q(status=Payout.Status.FAILED, retry__isnull=True)),
+        pending=Count("pk", filter=Q(status__in=open_statuses)),
+        paid_amount=Sum("amount", filter=Q(status=Payout.Status.PAID), default=0),
+        open_amount=Sum("amount", filter=Q(status__in=open_statuses), default=0),
+    )
+    return BatchProgress(**counts)
+
+
+def payout_batch_export(batch: PayoutBatch) -> QuerySet[Payout]:
+    """The payouts still to be paid by hand (the manual backend's CSV), with their advocates."""
+    return (
+        batch.payouts.filter(status=Payout.Status.PENDING)
+        .select_related("advocate__user")
+        .order_by("id")
+    )
