@@ -3,15 +3,7 @@
 from celery import shared_task
 
 from advocacy import emails
-
-# A mail server that is down, unreachable or refusing for now (smtplib's errors are OSErrors):
-# try again later, backing off, rather than lose the message. Every email task uses it.
-EMAIL_RETRY = {
-    "autoretry_for": (OSError,),
-    "retry_backoff": 30,
-    "retry_backoff_max": 3600,
-    "max_retries": 6,
-}
+from kernel.jobs import EMAIL_RETRY
 
 
 @shared_task(name="advocacy.tasks.payout_details_changed_email", ignore_result=True, **EMAIL_RETRY)

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from advocacy.models import Advocate, Programme
 from kernel.errors import ServiceError
+from kernel.jobs import enqueue_on_commit
 from referrals.models import Commission, LedgerEntry, Payout, PayoutBatch
 from referrals.services.audit import audit
 from referrals.services.commissions import commission_transition
@@ -264,10 +265,9 @@ def payout_batch_execute(*, batch_id: int, actor) -> PayoutBatch:
     batch.save(update_fields=["status"])
     audit(actor=actor, action="batch_executed", obj=batch)
     if batch.backend != PayoutBatch.Backend.MANUAL:
-        from referrals.tasks import payout_execute as payout_execute_task
-
-        ids = list(batch.payouts.filter(status=Payout.Status.PENDING).values_list("pk", flat=True))
-        transaction.on_commit(lambda: [payout_execute_task.delay(pk) for pk in ids])
+        ids = batch.payouts.filter(status=Payout.Status.PENDING).values_list("pk", flat=True)
+        for pk in ids:
+            enqueue_on_commit("referrals.tasks.payout_execute", pk)
     return batch
 
 
@@ -390,9 +390,7 @@ def payout_retry(*, payout_id: int, actor) -> Payout:
         batch.save(update_fields=["status"])
     audit(actor=actor, action="payout_retried", obj=retry, retry_of=failed.pk)
     if batch.backend != PayoutBatch.Backend.MANUAL:
-        from referrals.tasks import payout_execute as payout_execute_task
-
-        transaction.on_commit(lambda: payout_execute_task.delay(retry.pk))
+        enqueue_on_commit("referrals.tasks.payout_execute", retry.pk)
     return retry
 
 
@@ -459,6 +457,4 @@ def _batch_maybe_done(batch_id: int) -> None:
 
 
 def _notify_payout(payout: Payout, event: str) -> None:
-    from referrals.tasks import payout_email
-
-    transaction.on_commit(lambda: payout_email.delay(payout.pk, event))
+    enqueue_on_commit("referrals.tasks.payout_email", payout.pk, event)

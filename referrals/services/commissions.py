@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from advocacy.models import Advocate, RewardKind
 from kernel.errors import ServiceError
+from kernel.jobs import enqueue_on_commit
 from kernel.money import percent_of
 from referrals.models import Commission, LedgerEntry, Order
 from referrals.services.audit import audit
@@ -224,6 +225,4 @@ def commissions_release_held(*, now=None) -> dict:
 
 
 def _notify(commission: Commission, event: str) -> None:
-    from referrals.tasks import commission_email  # here, not at the top: tasks import services
-
-    transaction.on_commit(lambda: commission_email.delay(commission.pk, event))
+    enqueue_on_commit("referrals.tasks.commission_email", commission.pk, event)

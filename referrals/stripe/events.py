@@ -25,6 +25,7 @@ from django.utils import timezone
 from advocacy.codes import normalise_code
 from advocacy.models import RepCode
 from kernel.errors import ServiceError
+from kernel.jobs import task
 from referrals.models import Order, WebhookEvent
 from referrals.services.codes import repcode_find
 from referrals.services.orders import order_ingest
@@ -445,10 +446,8 @@ def stripe_event_record(event: dict) -> tuple[WebhookEvent, bool]:
 
 
 def _enqueue(event_pk: int) -> None:
-    from referrals.tasks import stripe_event_apply as stripe_event_apply_task
-
     try:
-        stripe_event_apply_task.delay(event_pk)
+        task("referrals.tasks.stripe_event_apply").delay(event_pk)
     except Exception:
         # The event is stored: it stays "received" and can be replayed. Stripe got its 200.
         logger.exception("could not queue stripe event %s", event_pk)

@@ -35,6 +35,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from advocacy.models import Programme, RepCode, RewardKind
+from kernel.jobs import task
 from referrals.stripe import client as stripe_api
 
 logger = logging.getLogger(__name__)
@@ -522,23 +523,21 @@ def stripe_mirror_after_save(
     if not created and update_fields is not None:
         if not set(update_fields) & _MIRRORED_FIELDS.get(model_name, set()):
             return
-    from referrals import tasks  # tasks import the services: imported here to avoid a cycle
-
     if model_name == "programme":
-        _enqueue_on_commit(tasks.stripe_programme_coupon_sync, pk)
+        _enqueue_on_commit("referrals.tasks.stripe_programme_coupon_sync", pk)
     elif model_name == "repcode":
-        _enqueue_on_commit(tasks.stripe_repcode_promotion_sync, pk)
+        _enqueue_on_commit("referrals.tasks.stripe_repcode_promotion_sync", pk)
     elif model_name == "advocate" and not created:
         for code_pk in RepCode.objects.filter(advocate_id=pk).values_list("pk", flat=True):
-            _enqueue_on_commit(tasks.stripe_repcode_promotion_sync, code_pk)
+            _enqueue_on_commit("referrals.tasks.stripe_repcode_promotion_sync", code_pk)
 
 
-def _enqueue_on_commit(task, pk: int) -> None:
+def _enqueue_on_commit(name: str, pk: int) -> None:
     def enqueue():
         try:
-            task.delay(pk)
+            task(name).delay(pk)
         except Exception:
             # The row is saved either way; `manage.py stripe_sync --apply` catches up.
-            logger.exception("could not queue %s for %s", task.name, pk)
+            logger.exception("could not queue %s for %s", name, pk)
 
     transaction.on_commit(enqueue)

@@ -9,9 +9,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from advocacy.models import Advocate
-from referrals import tasks
 from referrals.models import Commission, LedgerEntry, Payout, PayoutBatch
 from referrals.payouts import services as payouts
+from referrals.payouts import tasks
 from referrals.services import commissions, ledger
 from referrals.services.orders import order_ingest
 from tests.factories import PASSWORD, AdvocateFactory, RepCodeFactory, UserFactory

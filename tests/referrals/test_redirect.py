@@ -262,7 +262,7 @@ class TestClickPath:
         assert len(get_click_buffer()) == 0
 
     def test_drain_task_runs_eagerly(self, client, rep_code):
-        from referrals.tasks import clicks_drain as clicks_drain_task
+        from referrals.links.tasks import clicks_drain as clicks_drain_task
 
         client.get(f"/r/{rep_code.code}")
         assert clicks_drain_task.delay().get() == 1

@@ -10,9 +10,9 @@ from django.core.management import call_command
 
 from advocacy.models import Advocate, Programme, RepCode, RewardKind
 from advocacy.services import repcode_create_vanity, repcode_deactivate, repcode_issue
-from referrals import tasks
 from referrals.models import Attribution, Commission, Order
 from referrals.stripe import client as stripe_api
+from referrals.stripe import tasks
 from referrals.stripe.promotion_codes import Kind, repcode_promotion_sync, stripe_sync_all
 
 from ..factories import AdvocateFactory, RepCodeFactory

@@ -9,9 +9,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from referrals import tasks
 from referrals.models import AuditEvent, Commission, Order, WebhookEvent
 from referrals.services.orders import order_ingest
+from referrals.stripe import tasks
 from referrals.stripe.events import stripe_event_record
 from referrals.stripe.reconcile import stripe_reconcile, stripe_reconcile_last
 
