@@ -20,6 +20,7 @@ urlpatterns = [
     path("documents/", include(wagtaildocs_urls)),
     path("account/", include("allauth.urls")),
     path("stripe/webhook/", stripe_webhook, name="stripe_webhook"),
+    path("", include("referrals.dashboard.urls")),
     path("", include("advocacy.urls")),
 ]
 

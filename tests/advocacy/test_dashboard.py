@@ -45,7 +45,7 @@ def test_user_who_has_joined_nothing_sees_the_empty_dashboard(client, login):
     login(UserFactory())
     response = client.get(reverse("dashboard"))
     assert response.status_code == 200
-    assert "advocacy/dashboard_empty.html" in [t.name for t in response.templates]
+    assert "dashboard/dashboard_empty.html" in [t.name for t in response.templates]
 
 
 def test_dashboard_shows_the_code_share_link_and_qr(client, login, rep_code):
