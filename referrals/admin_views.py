@@ -198,54 +198,6 @@ class HoldReleaseView(View):
 # The audit log
 
 
-AUDIT_OBJECT_TYPES = [
-    ("commission", "Commission"),
-    ("order", "Order"),
-    ("payoutbatch", "Payout batch"),
-    ("payout", "Payout"),
-    ("apikey", "API key"),
-    ("webhookevent", "Stripe event"),
-    ("stripe", "Stripe reconciliation"),
-]
-_AUDIT_OBJECT_URLS = {
-    "webhookevent": "stripe_events:inspect",
-    "commission": "commissions:inspect",
-    "order": "orders:inspect",
-    "payoutbatch": "payouts:inspect",
-    "payout": "payouts:payout",
-}
-
-
-def audit_object_label(event) -> str:
-    label = dict(AUDIT_OBJECT_TYPES).get(event.object_type, event.object_type)
-    return f"{label} {event.object_id}"
-
-
-def audit_object_url(event) -> str | None:
-    url_name = _AUDIT_OBJECT_URLS.get(event.object_type)
-    return reverse(url_name, args=[event.object_id]) if url_name else None
-
-
-def audit_log_url(**filters) -> str:
-    query = "&".join(f"{key}={value}" for key, value in filters.items())
-    return reverse("audit_log:index") + (f"?{query}" if query else "")
-
-
-def audit_data_display(data: dict) -> str:
-    return ", ".join(f"{key}: {value}" for key, value in sorted((data or {}).items()))
-
-
-class AuditObjectColumn(Column):
-    """The object an audit row is about, linked to its admin page."""
-
-    cell_template_name = "referrals/admin/tables/link_cell.html"
-
-    def get_cell_context_data(self, instance, parent_context):
-        context = super().get_cell_context_data(instance, parent_context)
-        context["url"] = audit_object_url(instance)
-        return context
-
-
 # ------------------------------------------------------------------------------
 # Payout batches
 

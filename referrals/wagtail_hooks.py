@@ -21,22 +21,18 @@ from django.utils.functional import cached_property
 from django_filters import (
     BooleanFilter,
     CharFilter,
-    ChoiceFilter,
     DateFromToRangeFilter,
     ModelChoiceFilter,
-    NumberFilter,
 )
 from wagtail import hooks
 from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
 from wagtail.admin.ui.tables import Column, DateColumn
-from wagtail.admin.views.generic import InspectView
 from wagtail.admin.viewsets.model import ModelViewSetGroup
 from wagtail.admin.widgets import BooleanRadioSelect, HeaderButton
 from wagtail.permissions import register_permission_policy
 
 from advocacy.models import Programme
 from kernel.admin import (
-    ListingIndexView,
     MoneyColumn,
     MoneyInspectView,
     ReadOnlyModelViewSet,
@@ -46,6 +42,7 @@ from kernel.admin import (
 from kernel.money import format_money
 from referrals import admin_views, selectors
 from referrals.api.wagtail_hooks import ApiKeyViewSet
+from referrals.audit_log import AuditEventViewSet, audit_log_url
 from referrals.models import (
     ApiKey,
     AuditEvent,
@@ -56,7 +53,6 @@ from referrals.models import (
     PayoutBatch,
     WebhookEvent,
 )
-from referrals.payouts import selectors as payout_selectors
 from referrals.payouts.wagtail_hooks import PayoutBatchViewSet
 from referrals.stripe.wagtail_hooks import WebhookEventViewSet
 
@@ -215,7 +211,7 @@ class CommissionInspectView(MoneyInspectView):
 
     @cached_property
     def header_buttons(self):
-        url = admin_views.audit_log_url(object_type="commission", object_id=self.object.pk)
+        url = audit_log_url(object_type="commission", object_id=self.object.pk)
         return [HeaderButton("Audit log", url=url, icon_name="history")]
 
     def get_context_data(self, **kwargs):
@@ -351,72 +347,6 @@ class LedgerEntryViewSet(ReadOnlyModelViewSet):
 
 # ------------------------------------------------------------------------------
 # The audit log
-
-
-class AuditEventFilterSet(WagtailFilterSet):
-    action = ChoiceFilter(
-        choices=lambda: [(action, action) for action in selectors.audit_actions()],
-        label="Action",
-    )
-    object_type = ChoiceFilter(choices=admin_views.AUDIT_OBJECT_TYPES, label="Object type")
-    object_id = NumberFilter(label="Object id")
-    batch = NumberFilter(
-        label="Payout batch", method="filter_batch", help_text="The batch and its payouts."
-    )
-    created_at = DateFromToRangeFilter(label="When", widget=DateRangePickerWidget)
-
-    class Meta:
-        model = AuditEvent
-        fields = []
-
-    def filter_batch(self, queryset, name, value):
-        return queryset.filter(
-            pk__in=payout_selectors.audit_events_for_batch(int(value)).values("pk")
-        )
-
-
-class AuditEventIndexView(ListingIndexView):
-    verbose_name_plural = "audit events"  # the model's own plural is the page title, "audit log"
-
-
-class AuditEventInspectView(InspectView):
-    def get_object_id_display_value(self):
-        return admin_views.audit_object_label(self.object)
-
-    def get_data_display_value(self):
-        return admin_views.audit_data_display(self.object.data) or "-"
-
-    def get_actor_display_value(self):
-        return self.object.actor.email if self.object.actor else "System"
-
-    def get_field_label(self, field_name, field):
-        labels = {"actor": "Who", "object_id": "Object", "created_at": "When"}
-        return labels.get(field_name) or super().get_field_label(field_name, field)
-
-
-class AuditEventViewSet(ReadOnlyModelViewSet):
-    model = AuditEvent
-    name = "audit_log"
-    url_prefix = "audit-log"
-    icon = "history"
-    menu_label = "Audit log"
-    index_view_class = AuditEventIndexView
-    list_display = [
-        "action",
-        admin_views.AuditObjectColumn(
-            "object", label="Object", accessor=admin_views.audit_object_label
-        ),
-        Column("actor", label="Who", accessor=lambda e: e.actor.email if e.actor else "System"),
-        "reason",
-        Column("data", label="Data", accessor=lambda e: admin_views.audit_data_display(e.data)),
-        DateColumn("created_at", label="When", sort_key="created_at"),
-    ]
-    filterset_class = AuditEventFilterSet
-    search_fields = ["action", "reason", "actor__email"]
-    list_select_related = ("actor",)
-    list_export = ["created_at", "actor", "action", "object_type", "object_id", "reason", "data"]
-    inspect_view_class = AuditEventInspectView
-    inspect_view_fields = ["created_at", "actor", "action", "object_id", "reason", "data"]
 
 
 # ------------------------------------------------------------------------------

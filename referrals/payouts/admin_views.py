@@ -20,7 +20,7 @@ from advocacy.payout_details import payout_details_summary
 from kernel.admin import ListingIndexView, errors_to_messages, plural, require_permission
 from kernel.errors import ServiceError
 from kernel.money import format_money, minor_to_decimal
-from referrals.admin_views import audit_log_url
+from referrals.audit_log import audit_log_url
 from referrals.models import Payout, PayoutBatch
 from referrals.payouts import selectors
 from referrals.payouts.bank_csv import CSV_HEADER, csv_cell, payout_account, payout_reference
