@@ -12,7 +12,6 @@ import redis
 
 from bench import drain
 from bench.run import FIGURES, _arguments
-from referrals.clickbuffer import get_click_buffer
 from referrals.models import Click, ClickDaily
 
 pytestmark = pytest.mark.django_db
@@ -23,7 +22,7 @@ def buffer(redis_url, settings):
     settings.STREETTEAM_CLICK_BUFFER_URL = redis_url
     client = redis.Redis.from_url(redis_url)
     client.flushdb()
-    yield get_click_buffer()
+    yield drain.get_click_buffer()  # bench.drain holds the click buffer's imports
     client.flushdb()
     client.close()
 
