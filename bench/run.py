@@ -4,9 +4,9 @@
     python -m bench redirect api         # only the HTTP comparisons
     python -m bench dashboard --requests 50
 
-Figures: redirect, api (wrk against gunicorn), ingest, dashboard, payouts (in-process). Every
-run starts its own throwaway PostgreSQL cluster and redis-server on free loopback ports and
-stops them at the end; nothing is left behind.
+Figures: redirect, api (wrk against gunicorn), ingest, dashboard, payouts, drain (in-process).
+Every run starts its own throwaway PostgreSQL cluster and redis-server on free loopback ports
+and stops them at the end; nothing is left behind.
 """
 
 import argparse
@@ -17,7 +17,7 @@ import time
 
 from . import services
 
-FIGURES = ["redirect", "api", "ingest", "dashboard", "payouts"]
+FIGURES = ["redirect", "api", "ingest", "dashboard", "payouts", "drain"]
 _started = time.monotonic()
 
 
@@ -129,6 +129,11 @@ def main(argv: list[str] | None = None) -> int:
 
             progress("payouts: generating 100k advocates with commissions (SQL)")
             figures.append(payout_figure(progress))
+        if "drain" in args.figures:
+            from .drain import CLICKS, drain_figure
+
+            progress(f"drain: clicks_drain of {CLICKS:,} clicks from Redis against COPY")
+            figures.append(drain_figure(base, progress))
         progress("done; stopping the services")
     print()
     print(table(figures))
