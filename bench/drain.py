@@ -45,9 +45,9 @@ from referrals.models import Click, ClickDaily
 # isort: split
 # The click buffer's own code: imported here only, as these modules are about to move to
 # referrals.links (buffer, clicks, redirect); repoint these three lines when they do.
-from referrals.clickbuffer import RedisClickBuffer, get_click_buffer
-from referrals.redirects import redirect_resolve
-from referrals.services.clicks import click_fields, clicks_drain
+from referrals.links.buffer import RedisClickBuffer, get_click_buffer
+from referrals.links.clicks import click_fields, clicks_drain
+from referrals.links.redirect import redirect_resolve
 
 # isort: split
 from .datagen import BaseData
