@@ -31,6 +31,7 @@ import uuid
 from collections import deque
 from contextlib import contextmanager
 
+from kernel.redis_direct import DirectCommands
 from referrals.conf import app_settings
 
 logger = logging.getLogger(__name__)
@@ -132,23 +133,13 @@ class RedisClickBuffer:
         import redis
 
         self._redis = redis.Redis.from_url(url)
+        self._direct = DirectCommands(self._redis)  # push: one per click, on /r/'s hot path
         self._pop_batch = self._redis.register_script(_POP_BATCH)
         self._requeue = self._redis.register_script(_REQUEUE)
         self._unlock = self._redis.register_script(_UNLOCK)
 
-    queue_key = _REDIS_KEY
-
-    @property
-    def client(self):
-        """The buffer's Redis client (referrals.links.redirect keeps its lookups beside it)."""
-        return self._redis
-
     def push(self, item: dict) -> None:
-        self.push_raw(json.dumps(item, separators=(",", ":")))
-
-    def push_raw(self, item_json: str) -> None:
-        """Queue a click already encoded as the JSON object `pop_batch` decodes."""
-        self._redis.rpush(_REDIS_KEY, item_json)
+        self._direct.execute("RPUSH", _REDIS_KEY, json.dumps(item, separators=(",", ":")))
 
     def pop_batch(self, size: int) -> list[dict]:
         raw = self._pop_batch(keys=[_REDIS_KEY, _REDIS_PROCESSING_KEY], args=[size])

@@ -29,25 +29,13 @@ def click_record(
             "rep_code_id": rep_code_id,
             "advocate_id": advocate_id,
             "landing": landing[:500],
-            **click_fields(
-                ip=ip, visitor_id=visitor_id, user_agent=user_agent, referrer=referrer, at=at
-            ),
+            "at": (at or timezone.now()).isoformat(),
+            "visitor_id": visitor_id[:32],
+            "ip_hash": ip_hash(ip),
+            "user_agent": user_agent[:255],
+            "referrer": referrer[:500],
         }
     )
-
-
-def click_fields(
-    *, ip: str, visitor_id: str, user_agent: str, referrer: str, at: datetime | None = None
-) -> dict:
-    """A buffered click's own fields, apart from the code's (rep_code_id, advocate_id, landing):
-    what referrals.links.redirect sends beside a code it hasn't looked up yet."""
-    return {
-        "at": (at or timezone.now()).isoformat(),
-        "visitor_id": visitor_id[:32],
-        "ip_hash": ip_hash(ip),
-        "user_agent": user_agent[:255],
-        "referrer": referrer[:500],
-    }
 
 
 def clicks_drain(*, max_batches: int = 100) -> int:
