@@ -1,35 +1,20 @@
 """The /r/<CODE> redirect: a signed referral cookie and a 302 to the programme's page."""
 
-import functools
 import secrets
 
 from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from referrals import ratelimit
 from referrals.conf import app_settings
-from referrals.links.cookies import http_date_after, set_referral_cookie
+from referrals.links.cookies import set_referral_cookie
 from referrals.links.redirect import redirect_resolve
 
-# What django.views.decorators.cache.never_cache sets, written directly: Django parses and
-# re-sorts Cache-Control and formats the date on every call, and /r/ answers every click.
-_NEVER_CACHE = "max-age=0, no-cache, no-store, must-revalidate, private"
 
-
-def _never_cache(view):
-    @functools.wraps(view)
-    def never_cached(request, *args, **kwargs):
-        response = view(request, *args, **kwargs)
-        response.headers["Expires"] = http_date_after(0)
-        response.headers["Cache-Control"] = _NEVER_CACHE
-        return response
-
-    return never_cached
-
-
-@_never_cache
+@never_cache
 @transaction.non_atomic_requests
 @require_http_methods(["GET", "HEAD"])
 def referral_redirect(request, code: str):
