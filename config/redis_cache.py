@@ -54,6 +54,6 @@ class RedisCache(django_redis.RedisCache):
 
     def validate_key(self, key):
         # BaseCache warns about keys memcached would refuse, with a lazily compiled regex whose
-        # every use goes through LazyObject's attribute lookup (several µs per key, four keys per
-        # API request). Redis takes any key, so there is nothing to warn about.
+        # every use goes through LazyObject's attribute lookup (on each key of every request's
+        # lookup). Redis takes any key, so there is nothing to warn about.
         pass
