@@ -1,9 +1,10 @@
 """The "targets generation": one number in the cache that is part of every cached code lookup.
 
-`referrals.links.cache` keeps what `/r/<CODE>` needs (the code's ReferralTarget, or a miss) together
-with the number current when it was looked up, and reads this key beside it in one round trip;
-an entry stored under another number is stale. So bumping it retires every cached lookup at once,
-whatever changed: a code, an advocate, a programme or the campaign page a programme lands on.
+`referrals.links.cache` keeps each code's card (what `/r/<CODE>` and the API's code lookup need)
+together with the number current when it was looked up, and reads this key beside it in one
+round trip; an entry stored under another number is stale. So bumping it retires every cached
+lookup at once, whatever changed: a code, an advocate, a programme or the campaign page a
+programme lands on.
 Old entries are overwritten or expire. It lives here, not in referrals, because advocacy's
 services must bump it and advocacy does not import referrals.
 
@@ -14,7 +15,6 @@ bypasses all of this: call `targets_invalidate()` after one.
 """
 
 import time
-from collections.abc import Callable
 
 from django.core.cache import cache
 from django.db import connection, transaction
@@ -33,24 +33,11 @@ def targets_generation() -> int:
     return generation
 
 
-# Other generations that must move with this one (referrals keeps the redirect's own beside its
-# Redis click queue); registered at start-up with `targets_invalidate_also`.
-_ALSO_BUMP: list[Callable[[], None]] = []
-
-
-def targets_invalidate_also(bump: Callable[[], None]) -> None:
-    """Call `bump` whenever the targets generation is bumped (once per callable)."""
-    if bump not in _ALSO_BUMP:
-        _ALSO_BUMP.append(bump)
-
-
 def _bump() -> None:
     try:
         cache.incr(GENERATION_KEY)
     except ValueError:  # the key is missing: any new number will do
         cache.add(GENERATION_KEY, time.time_ns(), timeout=None)
-    for bump in _ALSO_BUMP:
-        bump()
 
 
 def targets_invalidate() -> None:
@@ -60,11 +47,22 @@ def targets_invalidate() -> None:
         transaction.on_commit(_bump)
 
 
-# What a cached ReferralTarget is made of, per model: a save that touches none of these fields
+# What a cached code card is made of, per model: a save that touches none of these fields
 # (update_fields) leaves every cached lookup valid, e.g. an advocate's new payout details.
+# (The advocate's user's name: referrals.receivers.)
 _TARGET_FIELDS = {
-    "programme": {"status", "landing_url", "attribution_window_days"},
-    "advocate": {"status", "programme", "programme_id"},
+    "programme": {
+        "status",
+        "landing_url",
+        "attribution_window_days",
+        "slug",
+        "currency",
+        "shopper_reward_kind",
+        "shopper_reward_percent",
+        "shopper_reward_amount",
+        "shopper_min_order",
+    },
+    "advocate": {"status", "programme", "programme_id", "user", "user_id"},
     "repcode": {"code", "is_active", "advocate", "advocate_id"},
 }
 

@@ -9,7 +9,7 @@ The clicks are queued beforehand, untimed, over a few hundred codes of the base 
 each round the first click on every code goes through the redirect itself (`redirect_resolve`,
 the Lua script /r/<CODE> runs, a cold database lookup the first time), and the others are what
 `click_record` queues, pushed with the buffer's own `push`: the code's part (id, advocate,
-landing) as the redirect queued it for that code, then `click_fields` of a visit (a
+landing) as the redirect queued it for that code, then `click_item` of a visit (a
 random-looking visitor id, an IP hashed as on the request, a user agent, a referrer, now). The
 run checks that every queued click has the redirect's fields in the redirect's order, that the
 drain added exactly the queued clicks, and that each code's daily counts grew by its clicks.
@@ -27,7 +27,6 @@ first in the first and third, the drain in the others), so the table's growth an
 noise fall on both; each side's rate is all its timed clicks over all its timed seconds.
 """
 
-import copy
 import hashlib
 import json
 import time
@@ -43,10 +42,8 @@ from referrals.conf import app_settings
 from referrals.models import Click, ClickDaily
 
 # isort: split
-# The click buffer's own code: imported here only, as these modules are about to move to
-# referrals.links (buffer, clicks, redirect); repoint these three lines when they do.
 from referrals.links.buffer import RedisClickBuffer, get_click_buffer
-from referrals.links.clicks import click_fields, clicks_drain
+from referrals.links.clicks import click_item, clicks_drain
 from referrals.links.redirect import redirect_resolve
 
 # isort: split
@@ -59,7 +56,7 @@ CODES = 300  # the base programme's codes after the top one (BENCHTOP)
 # A floor to catch a regression, with room for the load others put on the shared 2-core
 # machine; DESIGN's "tens of thousands per second" is not reached yet (bench/README.md).
 TARGET_PER_SECOND = 3_000
-PUSHES_PER_ROUND_TRIP = 1_000
+PUSHES_PER_COMMAND = 1_000
 
 # The Click columns the drain writes, in the order the baseline copies them.
 COLUMNS = (
@@ -101,9 +98,8 @@ def push_clicks(buffer: RedisClickBuffer, codes: list[str], first: int, count: i
     codes[i % len(codes)]: one per code through the redirect, then the rest as `click_record`
     queues them, with the code's part copied from the click the redirect queued for that code.
 
-    The rest go through the buffer's own `push` (its JSON, its queue) with its Redis commands
-    sent down a pipeline: a round trip per click, as the redirect makes, would take longer than
-    the drain itself.
+    The rest go through the buffer's own `push_many` (its JSON, its queue), a thousand clicks per
+    command: a round trip per click, as the redirect makes, would take longer than the drain.
     """
     if len(buffer):
         raise AssertionError("push_clicks needs an empty buffer")
@@ -115,14 +111,12 @@ def push_clicks(buffer: RedisClickBuffer, codes: list[str], first: int, count: i
     if len(queued) != len(codes):
         raise AssertionError(f"{len(queued)} clicks queued by {len(codes)} redirects")
     heads = [{field: json.loads(raw)[field] for field in _CODE_FIELDS} for raw in queued]
-    pipelined = copy.copy(buffer)  # the same buffer, its commands queued on the pipeline
-    with buffer.client.pipeline(transaction=False) as pipe:
-        pipelined._redis = pipe
-        for i in range(len(codes), count):
-            pipelined.push({**heads[i % len(codes)], **click_fields(**visit(first + i))})
-            if len(pipe) >= PUSHES_PER_ROUND_TRIP:
-                pipe.execute()
-        pipe.execute()
+    rest = range(len(codes), count)
+    for start in range(rest.start, rest.stop, PUSHES_PER_COMMAND):
+        stop = min(start + PUSHES_PER_COMMAND, rest.stop)
+        buffer.push_many(
+            [click_item(**heads[i % len(codes)], **visit(first + i)) for i in range(start, stop)]
+        )
 
 
 def queued_rows(buffer: RedisClickBuffer) -> list[tuple]:

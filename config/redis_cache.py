@@ -1,5 +1,5 @@
 """Django's Redis cache backend, with one redis client per connection pool instead of one per call,
-and reads sent down a connection of their own (config.redis_direct).
+and reads sent down a connection of their own (kernel.redis_direct).
 
 Django's RedisCacheClient builds a new `redis.Redis` for every cache operation; its constructor
 alone (response-callback tables) cost more CPU than the round trip on the `/r/<CODE>` hot path.
@@ -10,7 +10,7 @@ each thread already has its own cache object, so reusing it changes nothing else
 
 from django.core.cache.backends import redis as django_redis
 
-from config.redis_direct import DirectCommands
+from kernel.redis_direct import DirectCommands
 
 
 class RedisCacheClient(django_redis.RedisCacheClient):
@@ -54,6 +54,6 @@ class RedisCache(django_redis.RedisCache):
 
     def validate_key(self, key):
         # BaseCache warns about keys memcached would refuse, with a lazily compiled regex whose
-        # every use goes through LazyObject's attribute lookup (several µs per key, four keys per
-        # API request). Redis takes any key, so there is nothing to warn about.
+        # every use goes through LazyObject's attribute lookup (on each key of every request's
+        # lookup). Redis takes any key, so there is nothing to warn about.
         pass

@@ -6,14 +6,9 @@ class ReferralsConfig(AppConfig):
     verbose_name = "Referrals"
 
     def ready(self):
-        from advocacy.cache import targets_invalidate_also
-
         # Registration only: the signal receivers, and every Celery task by its name (services
         # queue tasks by name through kernel.jobs, so the modules must be loaded first).
         from referrals import receivers, tasks  # noqa: F401
         from referrals.links import tasks as link_tasks  # noqa: F401
-        from referrals.links.redirect import redirect_generation_bump
         from referrals.payouts import tasks as payout_tasks  # noqa: F401
         from referrals.stripe import tasks as stripe_tasks  # noqa: F401
-
-        targets_invalidate_also(redirect_generation_bump)

@@ -39,10 +39,11 @@ from referrals.api.schemas import (
     RefundOut,
     StatsOut,
 )
+from referrals.links.cache import card_load, card_lookup
 from referrals.links.selectors import link_referral_for_visitor
 from referrals.models import IdempotencyKey, Order
 from referrals.selectors import advocate_balance, advocate_stats
-from referrals.services.codes import repcode_card_load, repcode_card_lookup, repcode_find
+from referrals.services.codes import repcode_find
 from referrals.services.discounts import discount_quote
 from referrals.services.orders import order_ingest
 from referrals.services.refunds import refund_record
@@ -85,7 +86,8 @@ class ApiKeyAuth(HttpBearer):
 class CodeLookupAuth(ApiKeyAuth):
     """The key check of GET /codes/{code}, the API's hottest path, in the same cache round trip
     as the lookup itself: one `get_many` brings the key's entry, the IP's failed-lookup counter,
-    the targets generation and the code's card (left on the request for the view)."""
+    the targets generation and the code's card (referrals.links.cache, as `/r/` reads it; left
+    on the request for the view)."""
 
     def authenticate(self, request: HttpRequest, token: str):
         code = request.resolver_match.kwargs.get("code", "") if request.resolver_match else ""
@@ -94,7 +96,7 @@ class CodeLookupAuth(ApiKeyAuth):
         )
         key_entry = api_key_cache_key(token)
         extra_keys = [limit_key] if key_entry is None else [limit_key, key_entry]
-        request.code_lookup = repcode_card_lookup(code, extra_keys=extra_keys)
+        request.code_lookup = card_lookup(code, extra_keys=extra_keys)
         return api_key_authenticate(token, prefetched=request.code_lookup.extras)
 
 
@@ -222,7 +224,7 @@ def code_lookup(request, code: str):
             "Too many failed lookups; try later.",
             headers={"Retry-After": str(wait)},
         )
-    card = repcode_card_load(lookup)
+    card = card_load(lookup)
     if card is None or not card.is_active:
         ratelimit.record_miss("code_lookup", ip)
         raise ServiceError("code_unknown", "No active code by that name.", field="code")
@@ -269,10 +271,9 @@ _code_lookup_auth = CodeLookupAuth()
 def code_lookup_route(request, code: str):
     """GET /api/v1/codes/{code} as config.urls routes it, ahead of ninja's own URL for it: the
     operation above with its auth and the API's exception handlers, without ninja's per-call
-    dispatch (a temporal response, a pydantic model of the path, async checks): with `/r/` at
-    the top of the URLconf, about 40 µs of CPU per lookup (bench/README.md). The operation
-    stays declared above, so the OpenAPI document and the schema tests still describe exactly
-    this."""
+    dispatch (a temporal response, a pydantic model of the path, async checks; its cost is in
+    bench/README.md). The operation stays declared above, so the OpenAPI document and the
+    schema tests still describe exactly this."""
     if request.method != "GET":
         return HttpResponseNotAllowed(["GET"], content=b"Method not allowed")  # as ninja's
     try:

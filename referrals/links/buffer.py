@@ -29,8 +29,12 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from contextlib import contextmanager
 
+from django.db import close_old_connections
+
+from kernel.redis_direct import DirectCommands
 from referrals.conf import app_settings
 
 logger = logging.getLogger(__name__)
@@ -79,8 +83,11 @@ class MemoryClickBuffer:
 
     def push(self, item: dict) -> None:
         self._items.append(item)  # deque.append is atomic; no lock on the hot path
-        if self._flusher is None and app_settings.CLICK_FLUSH_SECONDS > 0:
-            self._start_flusher()
+
+    @property
+    def wants_flusher(self) -> bool:
+        """True until a background thread writes this process's clicks (when configured)."""
+        return self._flusher is None and app_settings.CLICK_FLUSH_SECONDS > 0
 
     def pop_batch(self, size: int) -> list[dict]:
         batch = []
@@ -103,24 +110,21 @@ class MemoryClickBuffer:
     def __len__(self) -> int:
         return len(self._items)
 
-    def _start_flusher(self) -> None:
+    def start_flusher(self, drain: Callable[[], object]) -> None:
+        """Run `drain` every CLICK_FLUSH_SECONDS in a daemon thread (once per process)."""
         with self._lock:
             if self._flusher is not None:
                 return
-            self._flusher = threading.Thread(target=self._flush_forever, daemon=True)
+            self._flusher = threading.Thread(target=self._flush_forever, args=(drain,), daemon=True)
             self._flusher.start()
 
-    def _flush_forever(self) -> None:
-        from django.db import close_old_connections
-
-        from referrals.links.clicks import clicks_drain
-
+    def _flush_forever(self, drain: Callable[[], object]) -> None:
         while True:
             time.sleep(app_settings.CLICK_FLUSH_SECONDS)
             if not self._items:
                 continue
             try:
-                clicks_drain()
+                drain()
             except Exception:  # a failed drain requeues; keep the flusher alive
                 logger.exception("click drain failed")
             finally:
@@ -128,10 +132,14 @@ class MemoryClickBuffer:
 
 
 class RedisClickBuffer:
+    # Drained by the `clicks_drain` task on beat's schedule, not by a thread in each process.
+    wants_flusher = False
+
     def __init__(self, url: str):
         import redis
 
         self._redis = redis.Redis.from_url(url)
+        self._direct = DirectCommands(self._redis)  # push: one per click, on /r/'s hot path
         self._pop_batch = self._redis.register_script(_POP_BATCH)
         self._requeue = self._redis.register_script(_REQUEUE)
         self._unlock = self._redis.register_script(_UNLOCK)
@@ -140,15 +148,16 @@ class RedisClickBuffer:
 
     @property
     def client(self):
-        """The buffer's Redis client (referrals.links.redirect keeps its lookups beside it)."""
+        """The buffer's Redis client (for tools that inspect the queue)."""
         return self._redis
 
     def push(self, item: dict) -> None:
-        self.push_raw(json.dumps(item, separators=(",", ":")))
+        self._direct.execute("RPUSH", _REDIS_KEY, _encode(item))
 
-    def push_raw(self, item_json: str) -> None:
-        """Queue a click already encoded as the JSON object `pop_batch` decodes."""
-        self._redis.rpush(_REDIS_KEY, item_json)
+    def push_many(self, items: list[dict]) -> None:
+        """Queue many clicks in one command (imports and benchmarks; /r/ pushes one)."""
+        if items:
+            self._redis.rpush(_REDIS_KEY, *[_encode(item) for item in items])
 
     def pop_batch(self, size: int) -> list[dict]:
         raw = self._pop_batch(keys=[_REDIS_KEY, _REDIS_PROCESSING_KEY], args=[size])
@@ -178,6 +187,10 @@ class RedisClickBuffer:
             pipe.llen(_REDIS_PROCESSING_KEY)
             queued, processing = pipe.execute()
         return int(queued) + int(processing)
+
+
+def _encode(item: dict) -> str:
+    return json.dumps(item, separators=(",", ":"))
 
 
 _buffer = None

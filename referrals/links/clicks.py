@@ -12,7 +12,7 @@ from referrals.links.buffer import get_click_buffer
 from referrals.models import Click, ClickDaily
 
 
-def click_record(
+def click_item(
     *,
     rep_code_id: int,
     advocate_id: int,
@@ -22,32 +22,27 @@ def click_record(
     referrer: str,
     landing: str,
     at: datetime | None = None,
-) -> None:
-    """Queue one click. No database write here: this runs on the redirect's hot path."""
-    get_click_buffer().push(
-        {
-            "rep_code_id": rep_code_id,
-            "advocate_id": advocate_id,
-            "landing": landing[:500],
-            **click_fields(
-                ip=ip, visitor_id=visitor_id, user_agent=user_agent, referrer=referrer, at=at
-            ),
-        }
-    )
-
-
-def click_fields(
-    *, ip: str, visitor_id: str, user_agent: str, referrer: str, at: datetime | None = None
 ) -> dict:
-    """A buffered click's own fields, apart from the code's (rep_code_id, advocate_id, landing):
-    what referrals.links.redirect sends beside a code it hasn't looked up yet."""
+    """One click as the buffer holds it (JSON-ready), the IP already hashed."""
     return {
+        "rep_code_id": rep_code_id,
+        "advocate_id": advocate_id,
+        "landing": landing[:500],
         "at": (at or timezone.now()).isoformat(),
         "visitor_id": visitor_id[:32],
         "ip_hash": ip_hash(ip),
         "user_agent": user_agent[:255],
         "referrer": referrer[:500],
     }
+
+
+def click_record(**click) -> None:
+    """Queue one click (the fields of `click_item`). No database write here: this runs on the
+    redirect's hot path."""
+    buffer = get_click_buffer()
+    if buffer.wants_flusher:  # the in-process buffer writes in the background
+        buffer.start_flusher(clicks_drain)
+    buffer.push(click_item(**click))
 
 
 def clicks_drain(*, max_batches: int = 100) -> int:

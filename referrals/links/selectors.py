@@ -5,54 +5,17 @@ from dataclasses import dataclass
 
 from advocacy.models import Programme
 from advocacy.offers import offer_summary
-from referrals.links.cache import target_lookup, target_store
+from referrals.links.cache import CodeCard, card_load, card_lookup
 from referrals.links.cookies import referral_from_request
-from referrals.links.landing import landing_url
-from referrals.models import (
-    Click,
-)
+from referrals.models import Click
 from referrals.services.codes import repcode_find, repcode_unusable_reason
 
 
-@dataclass(frozen=True)
-class ReferralTarget:
-    rep_code_id: int
-    advocate_id: int
-    code: str
-    url: str
-    window_days: int
-    # True when the link leads to the merchant's own site (programme.landing_url).
-    external: bool
-
-
-def referral_target(code: str) -> ReferralTarget | None:
-    """Where a click on /r/<code> goes, or None when the code can't be used (friendly 404).
-
-    Answered from the cache when it can (no query on a warm cache); see referrals.links.cache.
-    """
-    lookup = target_lookup(code)
-    if lookup.hit:
-        return lookup.target
-    target = referral_target_uncached(code)
-    target_store(lookup, target)
-    return target
-
-
-def referral_target_uncached(code: str) -> ReferralTarget | None:
-    rep = repcode_find(code)
-    if repcode_unusable_reason(rep) is not None:
-        return None
-    programme = rep.advocate.programme
-    url = landing_url(programme, rep.code)
-    return ReferralTarget(
-        rep_code_id=rep.pk,
-        advocate_id=rep.advocate_id,
-        code=rep.code,
-        url=url,
-        window_days=programme.attribution_window_days,
-        # Our own pages are relative paths; an absolute URL is the merchant's site.
-        external=not url.startswith("/"),
-    )
+def referral_target(code: str) -> CodeCard | None:
+    """Where a click on /r/<code> goes (its card), or None when the code can't be used (friendly
+    404). From the cache when it can (no query on a warm cache); see referrals.links.cache."""
+    card = card_load(card_lookup(code))
+    return None if card is None or card.unusable else card
 
 
 @dataclass(frozen=True)

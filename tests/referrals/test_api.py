@@ -173,7 +173,7 @@ def test_an_unexpected_failure_in_the_code_lookup_is_a_server_error(client, key,
     # Only the API's own exceptions become JSON answers; anything else goes to Django's 500
     # handler, as it does behind ninja's dispatch.
     client.raise_request_exception = False
-    with patch("referrals.api.routes.repcode_card_load", side_effect=RuntimeError("boom")):
+    with patch("referrals.api.routes.card_load", side_effect=RuntimeError("boom")):
         response = client.get(f"/api/v1/codes/{rep_code.code}", HTTP_AUTHORIZATION=f"Bearer {key}")
     assert response.status_code == 500
 

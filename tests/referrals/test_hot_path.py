@@ -1,4 +1,5 @@
-"""/r/<CODE> on a warm cache: no database query at all, and every change is seen at once."""
+"""/r/<CODE> on a warm cache: no database query at all, and every change is seen at once (the
+cached code lookup, referrals.links.cache, is the API's code lookup's too)."""
 
 import pytest
 from django.core.cache import cache
@@ -8,12 +9,13 @@ from advocacy.models import Advocate, Programme
 from advocacy.services import repcode_create_vanity, repcode_deactivate
 from referrals.links.buffer import get_click_buffer
 from referrals.links.cache import (
-    target_lookup,
-    target_store,
+    card_from_database,
+    card_load,
+    card_lookup,
     targets_generation,
     targets_invalidate,
 )
-from referrals.links.selectors import referral_target, referral_target_uncached
+from referrals.links.selectors import referral_target
 
 pytestmark = pytest.mark.django_db
 
@@ -141,27 +143,66 @@ def test_a_blocked_guesser_waits_even_for_a_real_code(client, rep_code, settings
     assert len(get_click_buffer()) == 1  # only the warm-up's click
 
 
-def test_an_answer_read_before_a_change_is_never_served_after_it(rep_code):
-    lookup = target_lookup(rep_code.code)
+def test_an_answer_read_before_a_change_is_never_served_after_it(rep_code, monkeypatch):
+    from referrals.links import cache as code_cache
+
+    lookup = card_lookup(rep_code.code)
     assert not lookup.hit
-    old = referral_target_uncached(rep_code.code)  # read from the database...
+    old = card_from_database(rep_code.code)  # read from the database...
     repcode_deactivate(rep_code=rep_code)  # ...then the code changes before the answer is cached
-    target_store(lookup, old)
-    assert target_lookup(rep_code.code).hit is False
+    monkeypatch.setattr(code_cache, "card_from_database", lambda code: old)
+    assert card_load(lookup) == old  # the answer of that request, cached under its generation
+    monkeypatch.undo()
+    assert card_lookup(rep_code.code).hit is False
     assert referral_target(rep_code.code) is None
 
 
 def test_entries_are_not_trusted_when_the_generation_is_lost(rep_code):
     assert referral_target(rep_code.code) is not None
-    assert target_lookup(rep_code.code).hit
+    assert card_lookup(rep_code.code).hit
     cache.delete(GENERATION_KEY)  # evicted, say, while the entries stayed
-    assert target_lookup(rep_code.code).hit is False
+    assert card_lookup(rep_code.code).hit is False
     assert referral_target(rep_code.code) is not None
-    assert target_lookup(rep_code.code).hit
+    assert card_lookup(rep_code.code).hit
 
 
 def test_one_lookup_also_reads_the_callers_keys(rep_code):
     cache.set("rl:test", 3)
-    lookup = target_lookup(rep_code.code, extra_keys=["rl:test", "rl:absent"])
+    lookup = card_lookup(rep_code.code, extra_keys=["rl:test", "rl:absent"])
     assert lookup.extras == {"rl:test": 3}
-    assert target_lookup("not a code", extra_keys=["rl:test"]).extras == {"rl:test": 3}
+    assert card_lookup("not a code", extra_keys=["rl:test"]).extras == {"rl:test": 3}
+
+
+def test_a_cold_redirect_reads_the_code_once(client, rep_code, django_assert_num_queries):
+    """A miss in the cache is answered by one database read (the code with its advocate, user
+    and programme), not by a second lookup through the cache first."""
+    from referrals.links import cache as code_cache
+
+    reads = []
+    real = code_cache.card_from_database
+    lookups = []
+    real_lookup = code_cache.cache.get_many
+
+    def counted_read(code):
+        reads.append(code)
+        return real(code)
+
+    def counted_lookup(keys):
+        lookups.append(list(keys))
+        return real_lookup(keys)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(code_cache, "card_from_database", counted_read)
+        patch.setattr(code_cache.cache, "get_many", counted_lookup)
+        assert client.get(f"/r/{rep_code.code}").status_code == 302
+    assert reads == [rep_code.code]
+    assert len(lookups) == 1
+
+
+def test_an_unusable_code_is_a_404_for_the_link_and_a_reason_for_the_api(client, rep_code):
+    """One cached card answers both: /r/ treats an inactive code as unknown, the API says why."""
+    repcode_deactivate(rep_code=rep_code)
+    assert client.get(f"/r/{rep_code.code}").status_code == 404
+    card = card_load(card_lookup(rep_code.code))
+    assert card.unusable[0] == "code_inactive"
+    assert card_lookup(rep_code.code).hit  # cached for both

@@ -1,4 +1,4 @@
-"""The hot paths' own Redis connection (config.redis_direct) against a real redis-server: it
+"""The hot paths' own Redis connection (kernel.redis_direct) against a real redis-server: it
 answers like redis-py, and survives what a production Redis does to its clients (a restart
 that drops the connection and the loaded scripts, a fork of the web process)."""
 
@@ -7,7 +7,7 @@ import os
 import pytest
 import redis
 
-from config.redis_direct import DirectCommands
+from kernel.redis_direct import DirectCommands
 from referrals.links.buffer import get_click_buffer
 
 pytestmark = pytest.mark.django_db

@@ -1,10 +1,11 @@
 """One Redis connection per thread for the hot paths that make one round trip per request.
 
-redis-py 7 wraps every command in a pool checkout and release, a retry loop and observability
-hooks: about 40 µs of CPU per command on the bench machine, close to the raw round trip itself
-(`python -m bench` redirect and api: each makes exactly one round trip per request). Those paths
-send their command straight down a connection of their own, opened with the client's settings
-(address, database, password, timeouts) and kept per thread and per process.
+redis-py wraps every command in a pool checkout and release, a retry loop and observability
+hooks, which cost about as much CPU as the round trip itself (bench/README.md has the figures).
+The redirect's click push and the cache's reads send their command straight down a connection of
+their own, opened with the client's settings (address, database, password, timeouts) and kept
+per thread and per process. In the kernel because an app (referrals.links.buffer) and the
+project's cache backend (config.redis_cache) both use it, and apps don't import config.
 """
 
 import os
