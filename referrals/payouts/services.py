@@ -19,10 +19,11 @@ from django.utils import timezone
 from advocacy.models import Advocate, Programme
 from kernel.errors import ServiceError
 from kernel.jobs import enqueue_on_commit
+from referrals.ledger_selectors import payable_balance, settled_commission_sql
 from referrals.models import Commission, LedgerEntry, Payout, PayoutBatch
 from referrals.services.audit import audit
 from referrals.services.commissions import commission_transition
-from referrals.services.ledger import SETTLED, payable_balance
+from referrals.services.ledger import ledger_payout_reservations_sql, ledger_write
 
 APPROVE_PERMISSION = "referrals.approve_payoutbatch"
 
@@ -48,13 +49,13 @@ def payout_batch_build(
         programme=programme, currency=currency, backend=backend, created_by=actor
     )
     ledger, commission, advocate = _table(LedgerEntry), _table(Commission), _table(Advocate)
-    settled = ", ".join(["%s"] * len(SETTLED))
+    settled, settled_params = settled_commission_sql("c")
     payable = f"""
         SELECT le.advocate_id, SUM(le.amount) AS amount
         FROM {ledger} le
         JOIN {advocate} a ON a.id = le.advocate_id
         LEFT JOIN {commission} c
-          ON c.id = le.commission_id AND c.status IN ({settled}) AND c.frozen = %s
+          ON c.id = le.commission_id AND {settled}
         WHERE a.programme_id = %s AND a.status <> 'banned' AND le.currency = %s
           AND (le.commission_id IS NULL OR c.id IS NOT NULL)
         GROUP BY le.advocate_id
@@ -63,7 +64,7 @@ def payout_batch_build(
     # An entry counts without a commission, or with a settled, unfrozen one (PAYABLE_ENTRIES).
     # The commission's conditions sit in the join, so only the settled, unfrozen commissions go
     # into the join's hash table, not every commission of the programme.
-    payable_params = [*SETTLED, False, programme.pk, currency, threshold]
+    payable_params = [*settled_params, programme.pk, currency, threshold]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             count, total = _build_postgresql(
@@ -105,7 +106,14 @@ def _build_postgresql(cursor, batch, payable, payable_params, *, currency, now):
     by advocate, the advocate lookups of the commit's foreign-key checks and the commissions the
     UPDATE rewrites then move through their pages in order instead of at random. At 100k
     advocates that took about a quarter off the build."""
-    payout, ledger, commission = _table(Payout), _table(LedgerEntry), _table(Commission)
+    payout, commission = _table(Payout), _table(Commission)
+    reserve, reserve_params = ledger_payout_reservations_sql(
+        ledger_table=_table(LedgerEntry),
+        source="new_payouts",
+        currency=currency,
+        memo=f"Payout batch {batch.pk}",
+        now=now,
+    )
     cursor.execute("SELECT " + ", ".join(f"current_setting('{name}')" for name in _BUILD_SETTINGS))
     before = dict(zip(_BUILD_SETTINGS, cursor.fetchone(), strict=True))
     _set_local(cursor, _BUILD_SETTINGS)
@@ -120,12 +128,7 @@ def _build_postgresql(cursor, batch, payable, payable_params, *, currency, now):
             ORDER BY advocate_id
             RETURNING id, advocate_id, amount
         ),
-        reserved AS (
-            INSERT INTO {ledger}
-                (advocate_id, currency, amount, kind, reference, commission_id, memo, created_at)
-            SELECT advocate_id, %s, -amount, 'paid', 'payout:' || id, NULL, %s, %s
-            FROM new_payouts
-        ),
+        reserved AS ({reserve}),
         linked AS (
             UPDATE {commission} c SET payout_id = p.id
             FROM new_payouts p
@@ -139,9 +142,7 @@ def _build_postgresql(cursor, batch, payable, payable_params, *, currency, now):
             batch.pk,
             currency,
             now,
-            currency,
-            f"Payout batch {batch.pk}",
-            now,
+            *reserve_params,
             False,
             currency,
         ],
@@ -161,7 +162,7 @@ def _set_local(cursor, settings: dict) -> None:
 def _build_portable(cursor, batch, payable, payable_params, *, currency, now):
     """The same build as three statements, for databases without data-modifying WITH (SQLite
     in the quick test run). (count, total)."""
-    payout, ledger, commission = _table(Payout), _table(LedgerEntry), _table(Commission)
+    payout, commission = _table(Payout), _table(Commission)
     cursor.execute(
         f"""
         INSERT INTO {payout}
@@ -172,15 +173,14 @@ def _build_portable(cursor, batch, payable, payable_params, *, currency, now):
         """,  # noqa: S608
         [batch.pk, currency, now, *payable_params],
     )
-    cursor.execute(
-        f"""
-        INSERT INTO {ledger}
-            (advocate_id, currency, amount, kind, reference, commission_id, memo, created_at)
-        SELECT advocate_id, currency, -amount, 'paid', 'payout:' || id, NULL, %s, %s
-        FROM {payout} WHERE batch_id = %s
-        """,  # noqa: S608
-        [f"Payout batch {batch.pk}", now, batch.pk],
+    reserve, reserve_params = ledger_payout_reservations_sql(
+        ledger_table=_table(LedgerEntry),
+        source=f"{payout} WHERE batch_id = %s",
+        currency=currency,
+        memo=f"Payout batch {batch.pk}",
+        now=now,
     )
+    cursor.execute(reserve, [*reserve_params, batch.pk])
     # A join, not a correlated subquery per commission: the new payouts have no planner
     # statistics yet, and the subquery form ran as a nested loop (100k advocates: minutes).
     cursor.execute(
@@ -370,8 +370,8 @@ def payout_retry(*, payout_id: int, actor) -> Payout:
         amount=amount,
         retry_of=failed,
     )
-    LedgerEntry.objects.create(
-        advocate=retry.advocate,
+    ledger_write(
+        advocate_id=retry.advocate_id,
         currency=retry.currency,
         amount=-amount,
         kind=LedgerEntry.Kind.PAID,
@@ -423,13 +423,13 @@ def _payout_paid(payout: Payout, *, reference: str, actor) -> None:
 
 def _payout_release(payout: Payout, *, reason: str, actor) -> None:
     """Give a payout's reservation back and free its commissions for the next batch."""
-    LedgerEntry.objects.create(
+    ledger_write(
         advocate_id=payout.advocate_id,
         currency=payout.currency,
         amount=payout.amount,
         kind=LedgerEntry.Kind.PAYOUT_FAILED,
         reference=f"payout:{payout.pk}",
-        memo=reason[:200],
+        memo=reason,
     )
     Commission.objects.filter(
         advocate_id=payout.advocate_id, payout=payout, status=Commission.Status.APPROVED

@@ -9,10 +9,11 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from advocacy.models import Advocate
+from referrals import ledger_selectors as ledger
 from referrals.models import Commission, LedgerEntry, Payout, PayoutBatch
 from referrals.payouts import services as payouts
 from referrals.payouts import tasks
-from referrals.services import commissions, ledger
+from referrals.services import commissions
 from referrals.services.orders import order_ingest
 from tests.factories import PASSWORD, AdvocateFactory, RepCodeFactory, UserFactory
 
