@@ -109,7 +109,7 @@ def test_a_worker_dying_after_the_transfer_is_recovered_without_a_second_transfe
         raise SystemExit("worker killed after Stripe answered, before the commit")
 
     with monkeypatch.context() as patch:
-        patch.setattr(payouts, "_payout_paid", dies)
+        patch.setattr(payouts.payouts, "_payout_paid", dies)  # the module of payout_execute
         with pytest.raises(SystemExit):
             payouts.payout_execute(payout_id=payout_id)
 

@@ -1,0 +1,81 @@
+"""A built batch's life: approval (permission, password, maybe a second manager), cancellation
+(every reservation given back) and execution (one task per payout, or the manual CSV)."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from kernel.errors import ServiceError
+from kernel.jobs import enqueue_on_commit
+from referrals.models import Payout, PayoutBatch
+from referrals.payouts.services.payouts import APPROVE_PERMISSION, _payout_release
+from referrals.services.audit import audit
+
+
+def payout_batch_needs_second_approval(batch: PayoutBatch) -> bool:
+    """Above the programme's dual-approval limit a second, different manager must approve."""
+    limit = batch.programme.dual_approval_above
+    return bool(limit) and batch.total_amount > limit
+
+
+@transaction.atomic
+def payout_batch_approve(*, batch_id: int, actor, password: str) -> PayoutBatch:
+    """Approve a batch. Needs the payout permission and the approver's password; above the
+    programme's limit a second, different manager who did not build the batch must approve too."""
+    if not actor.has_perm(APPROVE_PERMISSION):
+        raise ServiceError("permission_denied", "You don't have permission to approve payouts.")
+    if not password or not actor.check_password(password):
+        raise ServiceError("password_invalid", "That password is not right.", field="password")
+    batch = PayoutBatch.objects.select_for_update().select_related("programme").get(pk=batch_id)
+    if batch.status != PayoutBatch.Status.DRAFT:
+        raise ServiceError("batch_not_draft", "This batch is not awaiting approval.")
+    now = timezone.now()
+    if batch.approved_by_id is None:
+        batch.approved_by, batch.approved_at = actor, now
+        if not payout_batch_needs_second_approval(batch):
+            batch.status = PayoutBatch.Status.APPROVED
+        action = "batch_approved"
+    else:
+        if actor.pk in (batch.approved_by_id, batch.created_by_id):
+            raise ServiceError(
+                "second_approver_required",
+                "A second manager, who neither built nor approved this batch, must approve it.",
+            )
+        batch.second_approved_by, batch.second_approved_at = actor, now
+        batch.status = PayoutBatch.Status.APPROVED
+        action = "batch_second_approval"
+    batch.save()
+    audit(actor=actor, action=action, obj=batch, total=batch.total_amount)
+    return batch
+
+
+@transaction.atomic
+def payout_batch_cancel(*, batch_id: int, actor, reason: str) -> PayoutBatch:
+    """Cancel a batch that was not approved yet: every reservation is given back."""
+    batch = PayoutBatch.objects.select_for_update().get(pk=batch_id)
+    if batch.status != PayoutBatch.Status.DRAFT:
+        raise ServiceError("batch_not_draft", "Only a batch awaiting approval can be cancelled.")
+    for payout in batch.payouts.select_for_update():
+        _payout_release(payout, reason=f"Batch cancelled: {reason}", actor=actor)
+    batch.status = PayoutBatch.Status.CANCELLED
+    batch.save(update_fields=["status"])
+    audit(actor=actor, action="batch_cancelled", obj=batch, reason=reason)
+    return batch
+
+
+@transaction.atomic
+def payout_batch_execute(*, batch_id: int, actor) -> PayoutBatch:
+    """Start paying an approved batch: one task per payout (stripe_connect), or wait for the
+    manager's CSV upload and mark-paid (manual)."""
+    if not actor.has_perm(APPROVE_PERMISSION):
+        raise ServiceError("permission_denied", "You don't have permission to execute payouts.")
+    batch = PayoutBatch.objects.select_for_update().get(pk=batch_id)
+    if batch.status != PayoutBatch.Status.APPROVED:
+        raise ServiceError("batch_not_approved", "Only an approved batch can be executed.")
+    batch.status = PayoutBatch.Status.EXECUTING
+    batch.save(update_fields=["status"])
+    audit(actor=actor, action="batch_executed", obj=batch)
+    if batch.backend != PayoutBatch.Backend.MANUAL:
+        ids = batch.payouts.filter(status=Payout.Status.PENDING).values_list("pk", flat=True)
+        for pk in ids:
+            enqueue_on_commit("referrals.tasks.payout_execute", pk)
+    return batch
