@@ -8,6 +8,7 @@ from kernel.errors import ServiceError
 from kernel.jobs import enqueue_on_commit
 from referrals.models import Payout, PayoutBatch
 from referrals.payouts.services.payouts import APPROVE_PERMISSION, _payout_release
+from referrals.payouts.services.transitions import payout_batch_transition
 from referrals.services.audit import audit
 
 
@@ -30,9 +31,14 @@ def payout_batch_approve(*, batch_id: int, actor, password: str) -> PayoutBatch:
         raise ServiceError("batch_not_draft", "This batch is not awaiting approval.")
     now = timezone.now()
     if batch.approved_by_id is None:
-        batch.approved_by, batch.approved_at = actor, now
-        if not payout_batch_needs_second_approval(batch):
-            batch.status = PayoutBatch.Status.APPROVED
+        update = {"approved_by": actor, "approved_at": now}
+        if payout_batch_needs_second_approval(batch):
+            # One approval of two: the batch stays a draft, and the approval is audited here.
+            for name, value in update.items():
+                setattr(batch, name, value)
+            batch.save(update_fields=list(update))
+            audit(actor=actor, action="batch_approved", obj=batch, total=batch.total_amount)
+            return batch
         action = "batch_approved"
     else:
         if actor.pk in (batch.approved_by_id, batch.created_by_id):
@@ -40,12 +46,16 @@ def payout_batch_approve(*, batch_id: int, actor, password: str) -> PayoutBatch:
                 "second_approver_required",
                 "A second manager, who neither built nor approved this batch, must approve it.",
             )
-        batch.second_approved_by, batch.second_approved_at = actor, now
-        batch.status = PayoutBatch.Status.APPROVED
+        update = {"second_approved_by": actor, "second_approved_at": now}
         action = "batch_second_approval"
-    batch.save()
-    audit(actor=actor, action=action, obj=batch, total=batch.total_amount)
-    return batch
+    return payout_batch_transition(
+        batch=batch,
+        to=PayoutBatch.Status.APPROVED,
+        actor=actor,
+        action=action,
+        update=update,
+        total=batch.total_amount,
+    )
 
 
 @transaction.atomic
@@ -56,10 +66,9 @@ def payout_batch_cancel(*, batch_id: int, actor, reason: str) -> PayoutBatch:
         raise ServiceError("batch_not_draft", "Only a batch awaiting approval can be cancelled.")
     for payout in batch.payouts.select_for_update():
         _payout_release(payout, reason=f"Batch cancelled: {reason}", actor=actor)
-    batch.status = PayoutBatch.Status.CANCELLED
-    batch.save(update_fields=["status"])
-    audit(actor=actor, action="batch_cancelled", obj=batch, reason=reason)
-    return batch
+    return payout_batch_transition(
+        batch=batch, to=PayoutBatch.Status.CANCELLED, actor=actor, reason=reason
+    )
 
 
 @transaction.atomic
@@ -71,9 +80,9 @@ def payout_batch_execute(*, batch_id: int, actor) -> PayoutBatch:
     batch = PayoutBatch.objects.select_for_update().get(pk=batch_id)
     if batch.status != PayoutBatch.Status.APPROVED:
         raise ServiceError("batch_not_approved", "Only an approved batch can be executed.")
-    batch.status = PayoutBatch.Status.EXECUTING
-    batch.save(update_fields=["status"])
-    audit(actor=actor, action="batch_executed", obj=batch)
+    payout_batch_transition(
+        batch=batch, to=PayoutBatch.Status.EXECUTING, actor=actor, action="batch_executed"
+    )
     if batch.backend != PayoutBatch.Backend.MANUAL:
         ids = batch.payouts.filter(status=Payout.Status.PENDING).values_list("pk", flat=True)
         for pk in ids:

@@ -8,6 +8,7 @@ from kernel.errors import ServiceError
 from kernel.jobs import enqueue_on_commit
 from referrals.ledger_selectors import payable_balance
 from referrals.models import Commission, LedgerEntry, Payout, PayoutBatch
+from referrals.payouts.services.transitions import payout_batch_transition, payout_transition
 from referrals.services.audit import audit
 from referrals.services.commissions import commission_transition
 from referrals.services.ledger import ledger_write
@@ -36,8 +37,7 @@ def payout_execute(*, payout_id: int) -> Payout:
                     actor=None,
                 )
                 return payout
-            payout.status = Payout.Status.PROCESSING
-            payout.save(update_fields=["status"])
+            payout_transition(payout=payout, to=Payout.Status.PROCESSING)
     # Committed as processing: from here a crash is recovered by calling again with the same key.
     backend = get_backend(payout.batch.backend)
     try:
@@ -129,20 +129,29 @@ def payout_retry(*, payout_id: int, actor) -> Payout:
         payout__isnull=True,
         frozen=False,
     ).update(payout=retry)
-    if batch.status == PayoutBatch.Status.DONE:
-        batch.status = PayoutBatch.Status.EXECUTING
-        batch.save(update_fields=["status"])
     audit(actor=actor, action="payout_retried", obj=retry, retry_of=failed.pk)
+    if batch.status == PayoutBatch.Status.DONE:
+        payout_batch_transition(
+            batch=batch,
+            to=PayoutBatch.Status.EXECUTING,
+            actor=actor,
+            action="batch_reopened",
+            reason=f"Retry of payout {failed.pk}",
+        )
     if batch.backend != PayoutBatch.Backend.MANUAL:
         enqueue_on_commit("referrals.tasks.payout_execute", retry.pk)
     return retry
 
 
 def _payout_paid(payout: Payout, *, reference: str, actor) -> None:
-    payout.status = Payout.Status.PAID
-    payout.external_ref = reference or ""
-    payout.paid_at = timezone.now()
-    payout.save(update_fields=["status", "external_ref", "paid_at"])
+    payout_transition(
+        payout=payout,
+        to=Payout.Status.PAID,
+        actor=actor,
+        update={"external_ref": reference or "", "paid_at": timezone.now()},
+        amount=payout.amount,
+        reference=reference or "",
+    )
     # By advocate too: commission_advocate_status finds a payout's commissions (payout_id has
     # no index of its own, see Commission.payout).
     for commission in Commission.objects.select_for_update().filter(
@@ -154,14 +163,7 @@ def _payout_paid(payout: Payout, *, reference: str, actor) -> None:
             actor=actor,
             reason=f"Payout {payout.pk}",
         )
-    audit(
-        actor=actor,
-        action="payout_paid",
-        obj=payout,
-        amount=payout.amount,
-        reference=payout.external_ref,
-    )
-    _batch_maybe_done(payout.batch_id)
+    _batch_maybe_done(payout.batch_id, actor=actor)
     _notify_payout(payout, "sent")
 
 
@@ -181,23 +183,32 @@ def _payout_release(payout: Payout, *, reason: str, actor) -> None:
 
 
 def _payout_fail(payout: Payout, reason: str, *, actor) -> None:
-    payout.status = Payout.Status.FAILED
-    payout.failure_reason = reason[:300]
-    payout.save(update_fields=["status", "failure_reason"])
+    payout_transition(
+        payout=payout,
+        to=Payout.Status.FAILED,
+        actor=actor,
+        reason=reason,
+        update={"failure_reason": reason[:300]},
+    )
     _payout_release(payout, reason=reason, actor=actor)
-    audit(actor=actor, action="payout_failed", obj=payout, reason=reason)
-    _batch_maybe_done(payout.batch_id)
+    _batch_maybe_done(payout.batch_id, actor=actor)
     _notify_payout(payout, "failed")
 
 
-def _batch_maybe_done(batch_id: int) -> None:
+def _batch_maybe_done(batch_id: int, *, actor) -> None:
+    """An executing batch whose last open payout settled is done."""
     open_payouts = Payout.objects.filter(
         batch_id=batch_id, status__in=[Payout.Status.PENDING, Payout.Status.PROCESSING]
     )
-    if not open_payouts.exists():
-        PayoutBatch.objects.filter(pk=batch_id, status=PayoutBatch.Status.EXECUTING).update(
-            status=PayoutBatch.Status.DONE
-        )
+    if open_payouts.exists():
+        return
+    batch = (
+        PayoutBatch.objects.select_for_update()
+        .filter(pk=batch_id, status=PayoutBatch.Status.EXECUTING)
+        .first()
+    )
+    if batch is not None:
+        payout_batch_transition(batch=batch, to=PayoutBatch.Status.DONE, actor=actor)
 
 
 def _notify_payout(payout: Payout, event: str) -> None:
