@@ -334,6 +334,25 @@ def commissions_ready_for_review(
     )
 
 
+def commission_risk_flags(commission: Commission, *, now=None) -> list[str]:
+    """What needs a manager's eye on a commission of `commission_queue` (or one with
+    `has_open_fraud` unset: then no fraud flag), as codes: "fraud" (its order has an unresolved
+    fraud signal), "frozen" (an open dispute), "ready" (pending, past its hold, not frozen)."""
+    now = now or timezone.now()
+    flags = []
+    if getattr(commission, "has_open_fraud", False):
+        flags.append("fraud")
+    if commission.frozen:
+        flags.append("frozen")
+    if (
+        commission.status == Commission.Status.PENDING
+        and not commission.frozen
+        and commission.hold_until <= now
+    ):
+        flags.append("ready")
+    return flags
+
+
 def audit_trail(obj) -> QuerySet[AuditEvent]:
     """Every audit row about one money object (a commission, an order, a batch, a payout)."""
     return AuditEvent.objects.filter(

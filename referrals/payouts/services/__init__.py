@@ -20,6 +20,7 @@ changes a payout's or a batch's status, with its audit row). Import from this pa
 from referrals.payouts.services.batches import (
     payout_batch_approve,
     payout_batch_cancel,
+    payout_batch_csv_export,
     payout_batch_execute,
     payout_batch_needs_second_approval,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "payout_batch_approve",
     "payout_batch_build",
     "payout_batch_cancel",
+    "payout_batch_csv_export",
     "payout_batch_execute",
     "payout_batch_needs_second_approval",
     "payout_execute",

@@ -7,6 +7,7 @@ from django.utils import timezone
 from kernel.errors import ServiceError
 from kernel.jobs import enqueue_on_commit
 from referrals.models import Payout, PayoutBatch
+from referrals.payouts.bank_csv import bank_csv_rows
 from referrals.payouts.services.payouts import APPROVE_PERMISSION, _payout_release
 from referrals.payouts.services.transitions import payout_batch_transition
 from referrals.services.audit import audit
@@ -88,3 +89,21 @@ def payout_batch_execute(*, batch_id: int, actor) -> PayoutBatch:
         for pk in ids:
             enqueue_on_commit("referrals.tasks.payout_execute", pk)
     return batch
+
+
+@transaction.atomic
+def payout_batch_csv_export(*, batch_id: int, actor) -> list[list[str]]:
+    """The manual backend's bank file (`bank_csv.bank_csv_rows`: header first) for a batch that
+    was approved and released; it holds full IBANs, so it needs the payout permission and is
+    audited (`batch_exported`)."""
+    if not actor.has_perm(APPROVE_PERMISSION):
+        raise ServiceError("permission_denied", "You don't have permission to export payouts.")
+    batch = PayoutBatch.objects.get(pk=batch_id)
+    if batch.backend != PayoutBatch.Backend.MANUAL or batch.status != PayoutBatch.Status.EXECUTING:
+        raise ServiceError(
+            "batch_not_exportable",
+            "The CSV is for manual batches that were approved and released.",
+        )
+    rows = bank_csv_rows(batch)
+    audit(actor=actor, action="batch_exported", obj=batch, payouts=len(rows) - 1)
+    return rows

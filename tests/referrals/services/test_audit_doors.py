@@ -10,6 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from kernel.errors import ServiceError
 from referrals.api.keys import api_key_create, api_key_revoke, api_key_set_programmes
 from referrals.models import ApiKey, AuditEvent, WebhookEvent
 from referrals.payouts import services as payouts
@@ -153,3 +154,20 @@ def test_each_payout_service_audits_the_payout_once(built, manager):
     payouts.payout_mark_paid(payout_id=retry.pk, actor=manager, reference="BANK-1")
     assert rows_about(retry) == ["payout_paid", "payout_retried"]
     assert rows_about(built).count("batch_done") == 2
+
+
+def test_the_bank_file_export_returns_rows_and_audits_once(built, manager):
+    with pytest.raises(ServiceError) as caught:  # not approved and released yet
+        payouts.payout_batch_csv_export(batch_id=built.pk, actor=manager)
+    assert caught.value.code == "batch_not_exportable"
+    assert rows_about(built) == ["batch_built"]
+
+    payouts.payout_batch_approve(batch_id=built.pk, actor=manager, password=PASSWORD)
+    payouts.payout_batch_execute(batch_id=built.pk, actor=manager)
+    header, row = payouts.payout_batch_csv_export(batch_id=built.pk, actor=manager)
+
+    payout = built.payouts.get()
+    assert header[0] == "payout_id"
+    assert (row[0], row[-1]) == (payout.pk, f"Streetteam payout {payout.pk}")
+    assert rows_about(built).count("batch_exported") == 1
+    assert AuditEvent.objects.get(action="batch_exported").data == {"payouts": 1}
