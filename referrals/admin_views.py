@@ -15,7 +15,6 @@ Stripe webhook events).
 from django.db import transaction
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.functional import cached_property
 from django.views import View
@@ -51,21 +50,19 @@ def commission_label(commission: Commission) -> str:
     )
 
 
+# How the queue shows each flag of `selectors.commission_risk_flags`: (label, css class).
+COMMISSION_FLAG_TAGS = {
+    "fraud": ("Fraud signal", "w-status--label streetteam-flag--danger"),
+    "frozen": ("Frozen (dispute)", "w-status--label streetteam-flag--warning"),
+    "ready": ("Ready for review", "w-status--primary"),
+}
+
+
 def commission_flags(commission: Commission, now=None) -> list[tuple[str, str]]:
     """(label, css class) tags for a queue row: what needs a manager's eye."""
-    now = now or timezone.now()
-    flags = []
-    if getattr(commission, "has_open_fraud", False):
-        flags.append(("Fraud signal", "w-status--label streetteam-flag--danger"))
-    if commission.frozen:
-        flags.append(("Frozen (dispute)", "w-status--label streetteam-flag--warning"))
-    if (
-        commission.status == Commission.Status.PENDING
-        and not commission.frozen
-        and commission.hold_until <= now
-    ):
-        flags.append(("Ready for review", "w-status--primary"))
-    return flags
+    return [
+        COMMISSION_FLAG_TAGS[flag] for flag in selectors.commission_risk_flags(commission, now=now)
+    ]
 
 
 class SelectColumn(BaseColumn):

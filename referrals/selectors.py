@@ -16,6 +16,7 @@ from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
 from advocacy.models import Advocate, RepCode
+from referrals.ledger_selectors import settled_commission_sql
 from referrals.models import (
     AuditEvent,
     ClickDaily,
@@ -25,7 +26,6 @@ from referrals.models import (
     Order,
     Payout,
 )
-from referrals.services.ledger import SETTLED
 
 
 @dataclass(frozen=True)
@@ -154,7 +154,8 @@ class AdvocateBalance:
     """An advocate's money in their programme's currency, from the ledger and their payouts.
 
     held + payable is their balance (the sum of their ledger entries). `payable` follows
-    `services.ledger.payable_balance` and can be negative after a refund on paid-out money.
+    `ledger_selectors.payable_balance` (the one definition of payable) and can be negative
+    after a refund on paid-out money.
     """
 
     currency: str
@@ -197,7 +198,7 @@ def _advocate_figures(advocate: Advocate, *, stats: bool, balance: bool) -> dict
     currency = advocate.programme.currency
     ledger, commission = _table(LedgerEntry), _table(Commission)
     payout, click_daily, order = _table(Payout), _table(ClickDaily), _table(Order)
-    settled = ", ".join(["%s"] * len(SETTLED))
+    settled, settled_params = settled_commission_sql("c")
     # (name, SQL, parameters), in the order of the SELECT list.
     columns: list[tuple[str, str, list]] = []
     if balance:
@@ -212,9 +213,9 @@ def _advocate_figures(advocate: Advocate, *, stats: bool, balance: bool) -> dict
                 "ledger_held",
                 f"""COALESCE(SUM(le.amount) FILTER (WHERE le.commission_id IN (
                     SELECT c.id FROM {commission} c
-                    WHERE c.advocate_id = %s AND (c.status NOT IN ({settled}) OR c.frozen)
+                    WHERE c.advocate_id = %s AND NOT ({settled})
                 )), 0)""",  # noqa: S608 (table names from model metadata; values are parameters)
-                [advocate.pk, *SETTLED],
+                [advocate.pk, *settled_params],
             ),
             (
                 "payouts_paid",
@@ -331,6 +332,25 @@ def commissions_ready_for_review(
     return queryset.filter(
         status=Commission.Status.PENDING, frozen=False, hold_until__lte=now or timezone.now()
     )
+
+
+def commission_risk_flags(commission: Commission, *, now=None) -> list[str]:
+    """What needs a manager's eye on a commission of `commission_queue` (or one with
+    `has_open_fraud` unset: then no fraud flag), as codes: "fraud" (its order has an unresolved
+    fraud signal), "frozen" (an open dispute), "ready" (pending, past its hold, not frozen)."""
+    now = now or timezone.now()
+    flags = []
+    if getattr(commission, "has_open_fraud", False):
+        flags.append("fraud")
+    if commission.frozen:
+        flags.append("frozen")
+    if (
+        commission.status == Commission.Status.PENDING
+        and not commission.frozen
+        and commission.hold_until <= now
+    ):
+        flags.append("ready")
+    return flags
 
 
 def audit_trail(obj) -> QuerySet[AuditEvent]:

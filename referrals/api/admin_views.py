@@ -13,9 +13,8 @@ from wagtail.admin.widgets import HeaderButton
 from kernel.admin import ListingIndexView, require_permission
 from kernel.errors import ServiceError
 from referrals.api.forms import ApiKeyCreateForm
-from referrals.api.keys import api_key_create, api_key_revoke
+from referrals.api.keys import api_key_create, api_key_revoke, api_key_scope_names
 from referrals.models import ApiKey
-from referrals.services.audit import audit
 
 API_KEY_ADD_PERMISSION = "referrals.add_apikey"
 
@@ -29,8 +28,7 @@ def api_key_display(api_key: ApiKey) -> str:
 
 
 def api_key_scope(api_key: ApiKey) -> str:
-    names = [programme.name for programme in api_key.programmes.all()]
-    return ", ".join(names) or "All programmes"
+    return api_key_scope_names(api_key)
 
 
 class ApiKeyIndexView(ListingIndexView):
@@ -98,13 +96,6 @@ class ApiKeyCreateView(ApiKeyViewMixin, FormView):
         except ServiceError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
             return self.form_invalid(form)
-        audit(
-            actor=self.request.user,
-            action="api_key_created",
-            obj=api_key,
-            prefix=api_key.prefix,
-            programmes=api_key_scope(api_key),
-        )
         self.page_title = "API key created"
         response = self.response_class(
             request=self.request,
@@ -152,8 +143,7 @@ class ApiKeyRevokeView(ApiKeyViewMixin, TemplateView):
     def post(self, request, *args, **kwargs):
         api_key = self.api_key
         if api_key.is_active:
-            api_key_revoke(api_key=api_key)
-            audit(actor=request.user, action="api_key_revoked", obj=api_key, prefix=api_key.prefix)
+            api_key_revoke(api_key=api_key, actor=request.user)
             messages.success(
                 request,
                 f"API key '{api_key.name}' ({api_key_display(api_key)}) revoked: "

@@ -4,6 +4,10 @@ Authenticating is on every API request, so a key's row and programme scope are c
 for a minute (no query on a warm cache). Revoking a key, or changing its programmes through
 `api_key_set_programmes`, forgets the entry at once (see `api_key_forget`); edits that bypass
 the services are picked up when the entry expires.
+
+Creating, revoking and re-scoping a key each leave one audit row, whatever the door (admin
+screen, `manage.py create_api_key`, shell): the actor is the manager, or None (shown as
+"system") for a command.
 """
 
 import hashlib
@@ -18,6 +22,7 @@ from django.utils import timezone
 from advocacy.models import Programme
 from kernel.errors import ServiceError
 from referrals.models import ApiKey
+from referrals.services.audit import audit
 
 _PREFIX_BYTES = 6  # 8 url-safe characters
 _SECRET_BYTES = 24  # 32 url-safe characters, 192 bits
@@ -42,7 +47,8 @@ def _hash(secret: str) -> str:
 def api_key_create(
     *, name: str, programmes: list[Programme] | None = None, actor=None
 ) -> tuple[ApiKey, str]:
-    """A new key and its plaintext (the only time it exists outside the caller's hands)."""
+    """A new key and its plaintext (the only time it exists outside the caller's hands),
+    audited as `api_key_created` (never with the secret)."""
     name = (name or "").strip()
     if not name:
         raise ServiceError("name_required", "Give the key a name.", field="name")
@@ -56,7 +62,20 @@ def api_key_create(
     )
     if programmes:
         key.programmes.set(programmes)
+    audit(
+        actor=actor,
+        action="api_key_created",
+        obj=key,
+        prefix=key.prefix,
+        programmes=api_key_scope_names(key),
+    )
     return key, f"st_{prefix}_{secret}"
+
+
+def api_key_scope_names(api_key: ApiKey) -> str:
+    """The programmes a key may act for, by name, as the admin and the audit log show them."""
+    names = [programme.name for programme in api_key.programmes.all()]
+    return ", ".join(names) or "All programmes"
 
 
 def _cache_key(prefix: str) -> str:
@@ -153,17 +172,30 @@ def api_key_forget_if_cached(api_key: ApiKey) -> None:
         api_key_forget(api_key)
 
 
-def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
+@transaction.atomic
+def api_key_revoke(*, api_key: ApiKey, actor=None) -> ApiKey:
+    """Refuse the key from now on (audited as `api_key_revoked`); revoking a revoked key does
+    nothing more."""
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
+        audit(actor=actor, action="api_key_revoked", obj=api_key, prefix=api_key.prefix)
     api_key_forget(api_key)
     return api_key
 
 
-def api_key_set_programmes(*, api_key: ApiKey, programmes: list[Programme]) -> ApiKey:
-    """Change what a key may act for (none = all programmes), effective on the next request."""
+@transaction.atomic
+def api_key_set_programmes(*, api_key: ApiKey, programmes: list[Programme], actor=None) -> ApiKey:
+    """Change what a key may act for (none = all programmes), effective on the next request;
+    audited as `api_key_programmes_set`."""
     api_key.programmes.set(programmes)
+    audit(
+        actor=actor,
+        action="api_key_programmes_set",
+        obj=api_key,
+        prefix=api_key.prefix,
+        programmes=api_key_scope_names(api_key),
+    )
     api_key_forget(api_key)
     return api_key
 

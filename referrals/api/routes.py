@@ -6,11 +6,8 @@ JSON of one shape: {"error": {"code": ..., "message": ..., "fields": {...}}}. Ha
 authenticate, check the key's scope, call one service or selector, shape the answer.
 """
 
-import hashlib
-import json
 import re
 
-from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponseNotAllowed
 from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI, Status
@@ -22,6 +19,8 @@ from advocacy.models import Advocate
 from advocacy.services import customers_upsert
 from kernel.errors import ServiceError
 from referrals import ratelimit
+from referrals.api.idempotency import HEADER as IDEMPOTENCY_HEADER
+from referrals.api.idempotency import idempotency_claim
 from referrals.api.keys import (
     api_key_allows,
     api_key_authenticate,
@@ -41,7 +40,7 @@ from referrals.api.schemas import (
 )
 from referrals.links.cache import card_load, card_lookup
 from referrals.links.selectors import link_referral_for_visitor
-from referrals.models import IdempotencyKey, Order
+from referrals.models import Order
 from referrals.selectors import advocate_balance, advocate_stats
 from referrals.services.codes import repcode_find
 from referrals.services.discounts import discount_quote
@@ -53,6 +52,8 @@ from referrals.services.refunds import refund_record
 
 # Service error codes that mean "this doesn't exist" rather than "this was refused".
 _NOT_FOUND = {"code_unknown", "code_inactive", "order_unknown", "advocate_unknown"}
+# ... and those that mean "this conflicts with an earlier request".
+_CONFLICT = {"idempotency_key_reused"}
 
 
 def _error(api, request, status, code, message, fields=None, headers=None):
@@ -118,7 +119,7 @@ api = NinjaAPI(
 
 @api.exception_handler(ServiceError)
 def _service_error(request, exc: ServiceError):
-    status = 404 if exc.code in _NOT_FOUND else 422
+    status = 404 if exc.code in _NOT_FOUND else 409 if exc.code in _CONFLICT else 422
     fields = {exc.field: [exc.message]} if exc.field else {}
     return _error(api, request, status, exc.code, exc.message, fields)
 
@@ -308,10 +309,6 @@ def _order_out(result) -> dict:
     }
 
 
-def _request_hash(payload: dict) -> str:
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
-
-
 @api.post(
     "/orders",
     response={200: OrderOut, 201: OrderOut, **ERRORS},
@@ -321,20 +318,13 @@ def order_create(request, payload: OrderIn):
     """Record a sale once: repeating the same `external_id` (or the same `Idempotency-Key`
     header) returns the first result with 200 instead of 201. The answer says how the order was
     attributed, the discount and the commission it earned (or why it earned none)."""
-    key = request.headers.get("Idempotency-Key", "").strip()[:255]
-    body = payload.dict()
-    if key:
-        stored = IdempotencyKey.objects.filter(api_key=request.auth, key=key).first()
-        if stored is not None:
-            if stored.request_hash != _request_hash(body):
-                return _error(
-                    api,
-                    request,
-                    409,
-                    "idempotency_key_reused",
-                    "This Idempotency-Key was used with a different request.",
-                )
-            return Status(200, stored.response)
+    claim = idempotency_claim(
+        api_key=request.auth,
+        key=request.headers.get(IDEMPOTENCY_HEADER, ""),
+        payload=payload.dict(),
+    )
+    if claim.replay is not None:
+        return Status(200, claim.replay)
     if payload.code:
         rep = repcode_find(payload.code)
         if rep is not None and not api_key_allows(request.auth, rep.advocate.programme_id):
@@ -356,18 +346,7 @@ def order_create(request, payload: OrderIn):
     )
     out = _order_out(result)
     status = 201 if result.created else 200
-    if key:
-        try:
-            with transaction.atomic():
-                IdempotencyKey.objects.create(
-                    api_key=request.auth,
-                    key=key,
-                    request_hash=_request_hash(body),
-                    status_code=status,
-                    response=json.loads(json.dumps(out, default=str)),
-                )
-        except IntegrityError:
-            pass  # a concurrent twin stored the same answer first
+    claim.record(status_code=status, response=out)
     return Status(status, out)
 
 

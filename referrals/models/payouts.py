@@ -21,6 +21,17 @@ class PayoutBatch(models.Model):
         MANUAL = "manual", "Manual (CSV export, then mark paid)"
         STRIPE_CONNECT = "stripe_connect", "Stripe Connect transfers"
 
+    # The only moves a batch may make (payouts.services.transitions applies them). A draft
+    # with one of two approvals stays a draft; a retry after the last payout settled reopens a
+    # done batch.
+    TRANSITIONS = {
+        Status.DRAFT: {Status.APPROVED, Status.CANCELLED},
+        Status.APPROVED: {Status.EXECUTING},
+        Status.EXECUTING: {Status.DONE},
+        Status.DONE: {Status.EXECUTING},
+        Status.CANCELLED: set(),
+    }
+
     programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="batches")
     currency = models.CharField(max_length=3)
     backend = models.CharField(max_length=20, choices=Backend.choices, default=Backend.MANUAL)
@@ -58,6 +69,16 @@ class Payout(models.Model):
         PROCESSING = "processing", "Processing"
         PAID = "paid", "Paid"
         FAILED = "failed", "Failed"
+
+    # The only moves a payout may make: a manual payout is marked paid (or failed) straight
+    # from pending; a backend payout is committed as processing before the backend is called.
+    # Paid and failed are final (a retry is a new payout).
+    TRANSITIONS = {
+        Status.PENDING: {Status.PROCESSING, Status.PAID, Status.FAILED},
+        Status.PROCESSING: {Status.PAID, Status.FAILED},
+        Status.PAID: set(),
+        Status.FAILED: set(),
+    }
 
     batch = models.ForeignKey(PayoutBatch, on_delete=models.PROTECT, related_name="payouts")
     advocate = models.ForeignKey(Advocate, on_delete=models.PROTECT, related_name="payouts")

@@ -15,15 +15,13 @@ from wagtail.admin import messages
 from wagtail.admin.views.generic import InspectView, WagtailAdminTemplateMixin
 from wagtail.admin.widgets import HeaderButton
 
-from advocacy.models import Advocate
 from advocacy.payout_details import payout_details_summary
 from kernel.admin import ListingIndexView, errors_to_messages, plural, require_permission
 from kernel.errors import ServiceError
-from kernel.money import format_money, minor_to_decimal
+from kernel.money import format_money
 from referrals.audit_log import audit_log_url
 from referrals.models import Payout, PayoutBatch
 from referrals.payouts import selectors
-from referrals.payouts.bank_csv import CSV_HEADER, csv_cell, payout_account, payout_reference
 from referrals.payouts.forms import (
     PayoutBatchApproveForm,
     PayoutBatchBuildForm,
@@ -36,13 +34,13 @@ from referrals.payouts.services import (
     payout_batch_approve,
     payout_batch_build,
     payout_batch_cancel,
+    payout_batch_csv_export,
     payout_batch_execute,
     payout_batch_needs_second_approval,
     payout_mark_failed,
     payout_mark_paid,
     payout_retry,
 )
-from referrals.services.audit import audit
 
 BACKEND_LABELS = {
     PayoutBatch.Backend.MANUAL: "Manual (CSV)",
@@ -132,27 +130,12 @@ class PayoutRow:
 
 
 def payout_row(payout: Payout, batch: PayoutBatch) -> PayoutRow:
-    advocate = payout.advocate
-    details = payout_details_summary(advocate)
-    flags = []
-    if payout.open_fraud_signals:
-        flags.append(plural(payout.open_fraud_signals, "open fraud signal"))
-    if payout.frozen_commissions:
-        flags.append(plural(payout.frozen_commissions, "frozen commission"))
-    if advocate.status != Advocate.Status.ACTIVE:
-        flags.append(f"Advocate {advocate.get_status_display().lower()}")
-    if batch.backend == PayoutBatch.Backend.MANUAL and (
-        not details.is_set or details.method == Advocate.PayoutMethod.STRIPE_CONNECT
-    ):
-        flags.append("No bank or PayPal details")
-    if batch.backend == PayoutBatch.Backend.STRIPE_CONNECT and not advocate.stripe_account_id:
-        flags.append("No Stripe account")
-    elif (
-        batch.backend == PayoutBatch.Backend.STRIPE_CONNECT and not advocate.stripe_payouts_enabled
-    ):
-        flags.append("Stripe payouts not enabled yet")
+    details = payout_details_summary(payout.advocate)
     return PayoutRow(
-        payout=payout, method=details.method_label, destination=details.destination, flags=flags
+        payout=payout,
+        method=details.method_label,
+        destination=details.destination,
+        flags=selectors.payout_line_flags(payout, batch),
     )
 
 
@@ -302,45 +285,23 @@ class PayoutBatchExecuteView(PayoutBatchReviewView):
 
 class PayoutBatchCsvView(View):
     """The manual backend's export: the payouts still to pay, for a bank's or PayPal's bulk
-    upload. Holds full IBANs, so it needs the payout permission and leaves an audit row."""
+    upload. Holds full IBANs: the service checks the batch and audits; this writes the rows."""
 
     http_method_names = ["get"]
 
     def get(self, request, pk):
         require_permission(request, APPROVE_PERMISSION)
         batch = get_object_or_404(PayoutBatch, pk=pk)
-        if (
-            batch.backend != PayoutBatch.Backend.MANUAL
-            or batch.status != PayoutBatch.Status.EXECUTING
-        ):
-            messages.error(
-                request, "The CSV is for manual batches that were approved and released."
-            )
+        try:
+            rows = payout_batch_csv_export(batch_id=batch.pk, actor=request.user)
+        except ServiceError as exc:
+            messages.error(request, exc.message)
             return redirect("payouts:inspect", batch.pk)
-        payouts = list(selectors.payout_batch_export(batch))
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = (
             f'attachment; filename="payout-batch-{batch.pk}-{batch.currency}.csv"'
         )
-        writer = csv.writer(response)
-        writer.writerow(CSV_HEADER)
-        for payout in payouts:
-            advocate = payout.advocate
-            holder = (advocate.payout_details or {}).get("account_holder", "")
-            name = holder or advocate.user.get_full_name() or advocate.user.email
-            writer.writerow(
-                [
-                    payout.pk,
-                    csv_cell(name),
-                    csv_cell(advocate.user.email),
-                    str(minor_to_decimal(payout.amount, payout.currency)),
-                    payout.currency,
-                    advocate.payout_method,
-                    csv_cell(payout_account(advocate)),
-                    payout_reference(payout),
-                ]
-            )
-        audit(actor=request.user, action="batch_exported", obj=batch, payouts=len(payouts))
+        csv.writer(response).writerows(rows)
         return response
 
 

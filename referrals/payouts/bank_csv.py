@@ -1,7 +1,12 @@
-"""The bank file of a manual payout batch: one CSV row per payout, formula-safe."""
+"""The bank file of a manual payout batch: one CSV row per payout, formula-safe.
+
+`bank_csv_rows` builds the rows (a read); `payouts.services.payout_batch_csv_export` checks the
+batch may be exported and audits the export; the admin view only writes the rows out."""
 
 from advocacy.models import Advocate
-from referrals.models import Payout
+from kernel.money import minor_to_decimal
+from referrals.models import Payout, PayoutBatch
+from referrals.payouts.selectors import payout_batch_export
 
 CSV_HEADER = [
     "payout_id",
@@ -34,3 +39,26 @@ def payout_account(advocate: Advocate) -> str:
 def payout_reference(payout: Payout) -> str:
     """What the transfer carries, so a payout can be matched to the bank statement."""
     return f"Streetteam payout {payout.pk}"
+
+
+def bank_csv_rows(batch: PayoutBatch) -> list[list[str]]:
+    """The header, then one row per payout still to pay by hand, oldest first: the full account
+    details (IBAN or PayPal email), so only the export service hands them out."""
+    rows = [list(CSV_HEADER)]
+    for payout in payout_batch_export(batch):
+        advocate = payout.advocate
+        holder = (advocate.payout_details or {}).get("account_holder", "")
+        name = holder or advocate.user.get_full_name() or advocate.user.email
+        rows.append(
+            [
+                payout.pk,
+                csv_cell(name),
+                csv_cell(advocate.user.email),
+                str(minor_to_decimal(payout.amount, payout.currency)),
+                payout.currency,
+                advocate.payout_method,
+                csv_cell(payout_account(advocate)),
+                payout_reference(payout),
+            ]
+        )
+    return rows

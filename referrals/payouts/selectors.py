@@ -11,6 +11,9 @@ from django.db.models import (
     Sum,
 )
 
+from advocacy.models import Advocate
+from advocacy.payout_details import payout_details_summary
+from kernel.admin import plural
 from referrals.models import (
     AuditEvent,
     Commission,
@@ -50,6 +53,32 @@ def payout_batch_lines(batch: PayoutBatch) -> QuerySet[Payout]:
         )
         .order_by("id")
     )
+
+
+def payout_line_flags(payout: Payout, batch: PayoutBatch) -> list[str]:
+    """What a reviewer must notice on a line of `payout_batch_lines` before approving: fraud
+    signals, frozen commissions, an advocate who is not active, or no way for the batch's
+    backend to pay them."""
+    advocate = payout.advocate
+    details = payout_details_summary(advocate)
+    flags = []
+    if payout.open_fraud_signals:
+        flags.append(plural(payout.open_fraud_signals, "open fraud signal"))
+    if payout.frozen_commissions:
+        flags.append(plural(payout.frozen_commissions, "frozen commission"))
+    if advocate.status != Advocate.Status.ACTIVE:
+        flags.append(f"Advocate {advocate.get_status_display().lower()}")
+    if batch.backend == PayoutBatch.Backend.MANUAL and (
+        not details.is_set or details.method == Advocate.PayoutMethod.STRIPE_CONNECT
+    ):
+        flags.append("No bank or PayPal details")
+    if batch.backend == PayoutBatch.Backend.STRIPE_CONNECT and not advocate.stripe_account_id:
+        flags.append("No Stripe account")
+    elif (
+        batch.backend == PayoutBatch.Backend.STRIPE_CONNECT and not advocate.stripe_payouts_enabled
+    ):
+        flags.append("Stripe payouts not enabled yet")
+    return flags
 
 
 @dataclass(frozen=True)

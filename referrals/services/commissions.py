@@ -11,9 +11,10 @@ from advocacy.models import Advocate, RewardKind
 from kernel.errors import ServiceError
 from kernel.jobs import enqueue_on_commit
 from kernel.money import percent_of
+from referrals.ledger_selectors import commission_outstanding
 from referrals.models import Commission, LedgerEntry, Order
 from referrals.services.audit import audit
-from referrals.services.ledger import commission_outstanding
+from referrals.services.ledger import ledger_write
 
 
 def commission_amount(advocate: Advocate, base_amount: int) -> int:
@@ -79,7 +80,7 @@ def _commission_insert(order: Order, advocate: Advocate, rule: str, amount: int)
 
 
 def _commission_earned(commission: Commission, order: Order) -> None:
-    LedgerEntry.objects.create(
+    ledger_write(
         advocate_id=commission.advocate_id,
         currency=commission.currency,
         amount=commission.amount,
@@ -178,14 +179,14 @@ def commission_reject(*, commission_id: int, actor, reason: str) -> Commission:
     )
     outstanding = commission_outstanding(commission)
     if outstanding:
-        LedgerEntry.objects.create(
-            advocate=commission.advocate,
+        ledger_write(
+            advocate_id=commission.advocate_id,
             currency=commission.currency,
             amount=-outstanding,
             kind=LedgerEntry.Kind.REVERSED,
             reference=f"commission:{commission.pk}:rejected",
             commission=commission,
-            memo=reason[:200],
+            memo=reason,
         )
     _notify(commission, "reversed")
     return commission

@@ -15,10 +15,11 @@ from django.utils import timezone
 
 from kernel.errors import ServiceError
 from kernel.money import MAX_AMOUNT
+from referrals.ledger_selectors import commission_outstanding
 from referrals.models import Commission, Dispute, LedgerEntry, Order, Refund
 from referrals.services.audit import audit
 from referrals.services.commissions import _notify, commission_transition
-from referrals.services.ledger import commission_outstanding
+from referrals.services.ledger import ledger_write
 
 
 def order_total_paid(order: Order) -> int:
@@ -27,14 +28,14 @@ def order_total_paid(order: Order) -> int:
 
 def _reverse(commission: Commission, amount: int, *, reference: str, memo: str, actor) -> None:
     """Write a reversal of `amount` (> 0) and close the commission when nothing is left."""
-    LedgerEntry.objects.create(
-        advocate=commission.advocate,
+    ledger_write(
+        advocate_id=commission.advocate_id,
         currency=commission.currency,
         amount=-amount,
         kind=LedgerEntry.Kind.REVERSED,
         reference=reference,
         commission=commission,
-        memo=memo[:200],
+        memo=memo,
     )
     if commission_outstanding(commission) <= 0 and commission.status in (
         Commission.Status.PENDING,

@@ -16,7 +16,6 @@ from wagtail.admin.views.generic import InspectView
 from kernel.admin import ListingIndexView, require_permission
 from referrals import selectors
 from referrals.models import WebhookEvent
-from referrals.services.audit import audit
 from referrals.stripe.events import HANDLERS, stripe_event_replay
 from referrals.stripe.reconcile import stripe_reconcile_last
 
@@ -114,29 +113,20 @@ class WebhookEventInspectView(InspectView):
 @method_decorator(transaction.non_atomic_requests, name="dispatch")
 class WebhookEventReplayView(View):
     """Apply a stored event again, now (failed, ignored or never applied). Safe: handlers are
-    idempotent and a processed event is never re-run. Leaves an audit row with who and why."""
+        idempotent and a processed event is never re-run. The service leaves the audit row (who,
+    before and after)."""
 
     http_method_names = ["post"]
 
     def post(self, request, pk):
         require_permission(request, REPLAY_PERMISSION)
         event = get_object_or_404(WebhookEvent, pk=pk)
-        before = event.status
-        if before not in REPLAYABLE:
+        if event.status not in REPLAYABLE:
             messages.warning(
                 request, f"Event {event.stripe_id} was already processed; nothing to replay."
             )
             return redirect("stripe_events:inspect", event.pk)
-        event = stripe_event_replay(event.pk)
-        audit(
-            actor=request.user,
-            action="stripe_event_replayed",
-            obj=event,
-            before=before,
-            after=event.status,
-            stripe_id=event.stripe_id,
-            type=event.type,
-        )
+        event = stripe_event_replay(event.pk, actor=request.user)
         if event.status == WebhookEvent.Status.PROCESSED:
             messages.success(request, f"Event {event.stripe_id} ({event.type}) replayed: applied.")
         elif event.status == WebhookEvent.Status.IGNORED:

@@ -23,6 +23,7 @@ from django.utils import timezone
 from kernel.errors import ServiceError
 from kernel.jobs import task
 from referrals.models import WebhookEvent
+from referrals.services.audit import audit
 from referrals.stripe.handlers import (
     account_updated,
     charge_dispute_closed,
@@ -89,11 +90,13 @@ def _enqueue(event_pk: int) -> None:
         logger.exception("could not queue stripe event %s", event_pk)
 
 
-def stripe_event_apply(event_pk: int, *, replay: bool = False) -> WebhookEvent:
+def stripe_event_apply(event_pk: int, *, replay: bool = False, actor=None) -> WebhookEvent:
     """Apply a stored event through its handler; never raises for a bad event, it records why.
 
     Without `replay` only a newly received event is applied (a task delivered twice does nothing
-    more); a replay also retries failed and ignored ones. Processed events are never re-run.
+    more); a replay also retries failed and ignored ones, and leaves one audit row
+    (`stripe_event_replayed`, by `actor`: a manager, or None for reconciliation). Processed
+    events are never re-run.
     """
     with transaction.atomic():
         event = WebhookEvent.objects.select_for_update().get(pk=event_pk)
@@ -104,7 +107,7 @@ def stripe_event_apply(event_pk: int, *, replay: bool = False) -> WebhookEvent:
         )
         if event.status not in allowed:
             return event
-        handler = HANDLERS.get(event.type)
+        handler, before = HANDLERS.get(event.type), event.status
         event.attempts += 1
         event.error = ""
         try:
@@ -132,9 +135,20 @@ def stripe_event_apply(event_pk: int, *, replay: bool = False) -> WebhookEvent:
             event.status = WebhookEvent.Status.PROCESSED
         event.processed_at = timezone.now()
         event.save(update_fields=["status", "error", "attempts", "processed_at"])
+        if replay:
+            audit(
+                actor=actor,
+                action="stripe_event_replayed",
+                obj=event,
+                before=before,
+                after=event.status,
+                stripe_id=event.stripe_id,
+                type=event.type,
+            )
     return event
 
 
-def stripe_event_replay(event_pk: int) -> WebhookEvent:
-    """Apply a failed (or ignored, or never applied) event again, now; processed ones are left."""
-    return stripe_event_apply(event_pk, replay=True)
+def stripe_event_replay(event_pk: int, *, actor=None) -> WebhookEvent:
+    """Apply a failed (or ignored, or never applied) event again, now, audited; processed ones
+    are left (and nothing is audited)."""
+    return stripe_event_apply(event_pk, replay=True, actor=actor)

@@ -9,10 +9,11 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from advocacy.models import Advocate
+from referrals import ledger_selectors as ledger
 from referrals.models import Commission, LedgerEntry, Payout, PayoutBatch
 from referrals.payouts import services as payouts
 from referrals.payouts import tasks
-from referrals.services import commissions, ledger
+from referrals.services import commissions
 from referrals.services.orders import order_ingest
 from tests.factories import PASSWORD, AdvocateFactory, RepCodeFactory, UserFactory
 
@@ -108,7 +109,7 @@ def test_a_worker_dying_after_the_transfer_is_recovered_without_a_second_transfe
         raise SystemExit("worker killed after Stripe answered, before the commit")
 
     with monkeypatch.context() as patch:
-        patch.setattr(payouts, "_payout_paid", dies)
+        patch.setattr(payouts.payouts, "_payout_paid", dies)  # the module of payout_execute
         with pytest.raises(SystemExit):
             payouts.payout_execute(payout_id=payout_id)
 

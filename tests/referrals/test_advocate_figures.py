@@ -1,5 +1,5 @@
 """The dashboard's and the API's figures for an advocate (referrals.selectors): the balance by
-status agrees with the ledger's own definitions (services.ledger) whatever happened to the money
+status agrees with the ledger's own definitions (ledger_selectors) whatever happened to the money
 (held, approved, frozen by a dispute, refunded in part or whole, paid out, in flight), stats
 count only the advocate's own activity, and the weekly chart sums earnings by the week of the
 sale."""
@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from referrals import ledger_selectors as ledger
 from referrals.links.clicks import click_record, clicks_drain
 from referrals.payouts.services import (
     payout_batch_approve,
@@ -23,7 +24,6 @@ from referrals.selectors import (
     advocate_stats,
     advocate_weekly_earnings,
 )
-from referrals.services import ledger
 from referrals.services.commissions import commission_approve
 from referrals.services.refunds import dispute_open, refund_record
 from tests.factories import PASSWORD, AdvocateFactory, RepCodeFactory, UserFactory, sale

@@ -25,6 +25,7 @@ from hypothesis.stateful import (
 )
 
 from kernel.errors import ServiceError
+from referrals import ledger_selectors as ledger
 from referrals.models import (
     AuditEvent,
     Commission,
@@ -34,7 +35,7 @@ from referrals.models import (
     PayoutBatch,
 )
 from referrals.payouts import services as payouts
-from referrals.services import commissions, ledger, refunds
+from referrals.services import commissions, refunds
 from referrals.services.orders import order_ingest
 from tests.factories import (
     PASSWORD,

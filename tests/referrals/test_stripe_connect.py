@@ -12,9 +12,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from advocacy.models import Advocate
+from referrals import ledger_selectors as ledger
 from referrals.models import LedgerEntry, Payout, PayoutBatch, WebhookEvent
 from referrals.payouts import services as payouts
-from referrals.services import commissions, ledger
+from referrals.services import commissions
 from referrals.services.orders import order_ingest
 from referrals.stripe.events import stripe_event_record
 from tests.factories import PASSWORD, AdvocateFactory, UserFactory

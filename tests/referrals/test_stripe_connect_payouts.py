@@ -6,9 +6,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from referrals import ledger_selectors as ledger
 from referrals.models import AuditEvent, LedgerEntry, Payout, PayoutBatch
 from referrals.payouts import services as payouts
-from referrals.services import commissions, ledger
+from referrals.services import commissions
 from referrals.services.orders import order_ingest
 from tests.factories import PASSWORD, UserFactory
 

@@ -9,8 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
+from referrals.ledger_selectors import balance
 from referrals.models import AuditEvent, Commission, FraudSignal, LedgerEntry
-from referrals.services.ledger import balance
 from tests.factories import AdvocateFactory, ProgrammeFactory
 
 from .conftest import messages_of

@@ -8,8 +8,8 @@ import pytest
 from django.urls import reverse
 
 from advocacy.models import Advocate
+from referrals.ledger_selectors import balance, payable_balance
 from referrals.models import AuditEvent, Commission, FraudSignal, Payout, PayoutBatch
-from referrals.services.ledger import balance, payable_balance
 from tests.factories import PASSWORD, AdvocateFactory, UserFactory
 
 from .conftest import messages_of

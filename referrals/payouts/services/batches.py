@@ -1,0 +1,109 @@
+"""A built batch's life: approval (permission, password, maybe a second manager), cancellation
+(every reservation given back) and execution (one task per payout, or the manual CSV)."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from kernel.errors import ServiceError
+from kernel.jobs import enqueue_on_commit
+from referrals.models import Payout, PayoutBatch
+from referrals.payouts.bank_csv import bank_csv_rows
+from referrals.payouts.services.payouts import APPROVE_PERMISSION, _payout_release
+from referrals.payouts.services.transitions import payout_batch_transition
+from referrals.services.audit import audit
+
+
+def payout_batch_needs_second_approval(batch: PayoutBatch) -> bool:
+    """Above the programme's dual-approval limit a second, different manager must approve."""
+    limit = batch.programme.dual_approval_above
+    return bool(limit) and batch.total_amount > limit
+
+
+@transaction.atomic
+def payout_batch_approve(*, batch_id: int, actor, password: str) -> PayoutBatch:
+    """Approve a batch. Needs the payout permission and the approver's password; above the
+    programme's limit a second, different manager who did not build the batch must approve too."""
+    if not actor.has_perm(APPROVE_PERMISSION):
+        raise ServiceError("permission_denied", "You don't have permission to approve payouts.")
+    if not password or not actor.check_password(password):
+        raise ServiceError("password_invalid", "That password is not right.", field="password")
+    batch = PayoutBatch.objects.select_for_update().select_related("programme").get(pk=batch_id)
+    if batch.status != PayoutBatch.Status.DRAFT:
+        raise ServiceError("batch_not_draft", "This batch is not awaiting approval.")
+    now = timezone.now()
+    if batch.approved_by_id is None:
+        update = {"approved_by": actor, "approved_at": now}
+        if payout_batch_needs_second_approval(batch):
+            # One approval of two: the batch stays a draft, and the approval is audited here.
+            for name, value in update.items():
+                setattr(batch, name, value)
+            batch.save(update_fields=list(update))
+            audit(actor=actor, action="batch_approved", obj=batch, total=batch.total_amount)
+            return batch
+        action = "batch_approved"
+    else:
+        if actor.pk in (batch.approved_by_id, batch.created_by_id):
+            raise ServiceError(
+                "second_approver_required",
+                "A second manager, who neither built nor approved this batch, must approve it.",
+            )
+        update = {"second_approved_by": actor, "second_approved_at": now}
+        action = "batch_second_approval"
+    return payout_batch_transition(
+        batch=batch,
+        to=PayoutBatch.Status.APPROVED,
+        actor=actor,
+        action=action,
+        update=update,
+        total=batch.total_amount,
+    )
+
+
+@transaction.atomic
+def payout_batch_cancel(*, batch_id: int, actor, reason: str) -> PayoutBatch:
+    """Cancel a batch that was not approved yet: every reservation is given back."""
+    batch = PayoutBatch.objects.select_for_update().get(pk=batch_id)
+    if batch.status != PayoutBatch.Status.DRAFT:
+        raise ServiceError("batch_not_draft", "Only a batch awaiting approval can be cancelled.")
+    for payout in batch.payouts.select_for_update():
+        _payout_release(payout, reason=f"Batch cancelled: {reason}", actor=actor)
+    return payout_batch_transition(
+        batch=batch, to=PayoutBatch.Status.CANCELLED, actor=actor, reason=reason
+    )
+
+
+@transaction.atomic
+def payout_batch_execute(*, batch_id: int, actor) -> PayoutBatch:
+    """Start paying an approved batch: one task per payout (stripe_connect), or wait for the
+    manager's CSV upload and mark-paid (manual)."""
+    if not actor.has_perm(APPROVE_PERMISSION):
+        raise ServiceError("permission_denied", "You don't have permission to execute payouts.")
+    batch = PayoutBatch.objects.select_for_update().get(pk=batch_id)
+    if batch.status != PayoutBatch.Status.APPROVED:
+        raise ServiceError("batch_not_approved", "Only an approved batch can be executed.")
+    payout_batch_transition(
+        batch=batch, to=PayoutBatch.Status.EXECUTING, actor=actor, action="batch_executed"
+    )
+    if batch.backend != PayoutBatch.Backend.MANUAL:
+        ids = batch.payouts.filter(status=Payout.Status.PENDING).values_list("pk", flat=True)
+        for pk in ids:
+            enqueue_on_commit("referrals.tasks.payout_execute", pk)
+    return batch
+
+
+@transaction.atomic
+def payout_batch_csv_export(*, batch_id: int, actor) -> list[list[str]]:
+    """The manual backend's bank file (`bank_csv.bank_csv_rows`: header first) for a batch that
+    was approved and released; it holds full IBANs, so it needs the payout permission and is
+    audited (`batch_exported`)."""
+    if not actor.has_perm(APPROVE_PERMISSION):
+        raise ServiceError("permission_denied", "You don't have permission to export payouts.")
+    batch = PayoutBatch.objects.get(pk=batch_id)
+    if batch.backend != PayoutBatch.Backend.MANUAL or batch.status != PayoutBatch.Status.EXECUTING:
+        raise ServiceError(
+            "batch_not_exportable",
+            "The CSV is for manual batches that were approved and released.",
+        )
+    rows = bank_csv_rows(batch)
+    audit(actor=actor, action="batch_exported", obj=batch, payouts=len(rows) - 1)
+    return rows

@@ -1,0 +1,215 @@
+"""One payout: executed through its batch's backend at most once, marked paid or failed by hand
+(manual backend), retried after a failure as a new payout for what is payable now."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from kernel.errors import ServiceError
+from kernel.jobs import enqueue_on_commit
+from referrals.ledger_selectors import payable_balance
+from referrals.models import Commission, LedgerEntry, Payout, PayoutBatch
+from referrals.payouts.services.transitions import payout_batch_transition, payout_transition
+from referrals.services.audit import audit
+from referrals.services.commissions import commission_transition
+from referrals.services.ledger import ledger_write
+
+APPROVE_PERMISSION = "referrals.approve_payoutbatch"
+
+
+def payout_execute(*, payout_id: int) -> Payout:
+    """Pay one payout through its batch's backend, at most once (see the package docstring)."""
+    from referrals.payouts.backends import PayoutError, get_backend
+
+    with transaction.atomic():
+        payout = (
+            Payout.objects.select_for_update().select_related("batch", "advocate").get(pk=payout_id)
+        )
+        if payout.status in (Payout.Status.PAID, Payout.Status.FAILED):
+            return payout
+        if payout.batch.status != PayoutBatch.Status.EXECUTING:
+            raise ServiceError("batch_not_executing", "The batch is not being paid.")
+        if payout.status == Payout.Status.PENDING:
+            if payable_balance(payout.advocate, payout.currency) < 0:
+                _payout_fail(
+                    payout,
+                    "The balance fell after the batch was built (refund or "
+                    "dispute); the rest goes into the next batch.",
+                    actor=None,
+                )
+                return payout
+            payout_transition(payout=payout, to=Payout.Status.PROCESSING)
+    # Committed as processing: from here a crash is recovered by calling again with the same key.
+    backend = get_backend(payout.batch.backend)
+    try:
+        reference = backend.send(payout)
+    except PayoutError as exc:
+        with transaction.atomic():
+            payout = Payout.objects.select_for_update().get(pk=payout_id)
+            if payout.status == Payout.Status.PROCESSING:
+                _payout_fail(payout, str(exc), actor=None)
+        return payout
+    with transaction.atomic():
+        payout = Payout.objects.select_for_update().get(pk=payout_id)
+        if payout.status == Payout.Status.PROCESSING:
+            _payout_paid(payout, reference=reference, actor=None)
+    return payout
+
+
+@transaction.atomic
+def payout_mark_paid(*, payout_id: int, actor, reference: str = "") -> Payout:
+    """Manual backend: the manager paid it through the bank or PayPal and says so."""
+    if not actor.has_perm(APPROVE_PERMISSION):
+        raise ServiceError("permission_denied", "You don't have permission to mark payouts paid.")
+    payout = (
+        Payout.objects.select_for_update().select_related("batch", "advocate").get(pk=payout_id)
+    )
+    if payout.status == Payout.Status.PAID:
+        return payout
+    if (
+        payout.status != Payout.Status.PENDING
+        or payout.batch.status != PayoutBatch.Status.EXECUTING
+    ):
+        raise ServiceError("payout_not_payable", "This payout can't be marked paid now.")
+    if payable_balance(payout.advocate, payout.currency) < 0:
+        raise ServiceError(
+            "balance_negative",
+            "A refund or dispute reduced this advocate's balance after the batch was built; "
+            "mark this payout failed and pay the rest in the next batch.",
+        )
+    _payout_paid(payout, reference=reference, actor=actor)
+    return payout
+
+
+@transaction.atomic
+def payout_mark_failed(*, payout_id: int, actor, reason: str) -> Payout:
+    if not actor.has_perm(APPROVE_PERMISSION):
+        raise ServiceError("permission_denied", "You don't have permission to change payouts.")
+    payout = Payout.objects.select_for_update().select_related("batch").get(pk=payout_id)
+    if payout.status not in (Payout.Status.PENDING, Payout.Status.PROCESSING):
+        raise ServiceError("payout_final", "This payout is already settled.")
+    _payout_fail(payout, reason, actor=actor)
+    return payout
+
+
+@transaction.atomic
+def payout_retry(*, payout_id: int, actor) -> Payout:
+    """A failed payout, again: a new payout in the same batch for what is payable now."""
+    if not actor.has_perm(APPROVE_PERMISSION):
+        raise ServiceError("permission_denied", "You don't have permission to retry payouts.")
+    failed = (
+        Payout.objects.select_for_update().select_related("batch", "advocate").get(pk=payout_id)
+    )
+    if failed.status != Payout.Status.FAILED:
+        raise ServiceError("payout_not_failed", "Only a failed payout can be retried.")
+    if Payout.objects.filter(retry_of=failed).exists():
+        raise ServiceError("already_retried", "This payout was already retried.")
+    amount = payable_balance(failed.advocate, failed.currency)
+    if amount <= 0:
+        raise ServiceError("nothing_payable", "Nothing is payable to this advocate now.")
+    batch = PayoutBatch.objects.select_for_update().get(pk=failed.batch_id)
+    retry = Payout.objects.create(
+        batch=batch,
+        advocate=failed.advocate,
+        currency=failed.currency,
+        amount=amount,
+        retry_of=failed,
+    )
+    ledger_write(
+        advocate_id=retry.advocate_id,
+        currency=retry.currency,
+        amount=-amount,
+        kind=LedgerEntry.Kind.PAID,
+        reference=f"payout:{retry.pk}",
+        memo=f"Retry of payout {failed.pk}",
+    )
+    Commission.objects.filter(
+        advocate=retry.advocate,
+        currency=retry.currency,
+        status="approved",
+        payout__isnull=True,
+        frozen=False,
+    ).update(payout=retry)
+    audit(actor=actor, action="payout_retried", obj=retry, retry_of=failed.pk)
+    if batch.status == PayoutBatch.Status.DONE:
+        payout_batch_transition(
+            batch=batch,
+            to=PayoutBatch.Status.EXECUTING,
+            actor=actor,
+            action="batch_reopened",
+            reason=f"Retry of payout {failed.pk}",
+        )
+    if batch.backend != PayoutBatch.Backend.MANUAL:
+        enqueue_on_commit("referrals.tasks.payout_execute", retry.pk)
+    return retry
+
+
+def _payout_paid(payout: Payout, *, reference: str, actor) -> None:
+    payout_transition(
+        payout=payout,
+        to=Payout.Status.PAID,
+        actor=actor,
+        update={"external_ref": reference or "", "paid_at": timezone.now()},
+        amount=payout.amount,
+        reference=reference or "",
+    )
+    # By advocate too: commission_advocate_status finds a payout's commissions (payout_id has
+    # no index of its own, see Commission.payout).
+    for commission in Commission.objects.select_for_update().filter(
+        advocate_id=payout.advocate_id, payout=payout, status=Commission.Status.APPROVED
+    ):
+        commission_transition(
+            commission=commission,
+            to=Commission.Status.PAID,
+            actor=actor,
+            reason=f"Payout {payout.pk}",
+        )
+    _batch_maybe_done(payout.batch_id, actor=actor)
+    _notify_payout(payout, "sent")
+
+
+def _payout_release(payout: Payout, *, reason: str, actor) -> None:
+    """Give a payout's reservation back and free its commissions for the next batch."""
+    ledger_write(
+        advocate_id=payout.advocate_id,
+        currency=payout.currency,
+        amount=payout.amount,
+        kind=LedgerEntry.Kind.PAYOUT_FAILED,
+        reference=f"payout:{payout.pk}",
+        memo=reason,
+    )
+    Commission.objects.filter(
+        advocate_id=payout.advocate_id, payout=payout, status=Commission.Status.APPROVED
+    ).update(payout=None)
+
+
+def _payout_fail(payout: Payout, reason: str, *, actor) -> None:
+    payout_transition(
+        payout=payout,
+        to=Payout.Status.FAILED,
+        actor=actor,
+        reason=reason,
+        update={"failure_reason": reason[:300]},
+    )
+    _payout_release(payout, reason=reason, actor=actor)
+    _batch_maybe_done(payout.batch_id, actor=actor)
+    _notify_payout(payout, "failed")
+
+
+def _batch_maybe_done(batch_id: int, *, actor) -> None:
+    """An executing batch whose last open payout settled is done."""
+    open_payouts = Payout.objects.filter(
+        batch_id=batch_id, status__in=[Payout.Status.PENDING, Payout.Status.PROCESSING]
+    )
+    if open_payouts.exists():
+        return
+    batch = (
+        PayoutBatch.objects.select_for_update()
+        .filter(pk=batch_id, status=PayoutBatch.Status.EXECUTING)
+        .first()
+    )
+    if batch is not None:
+        payout_batch_transition(batch=batch, to=PayoutBatch.Status.DONE, actor=actor)
+
+
+def _notify_payout(payout: Payout, event: str) -> None:
+    enqueue_on_commit("referrals.tasks.payout_email", payout.pk, event)
