@@ -63,22 +63,10 @@ def clicks_drain(*, max_batches: int = 100) -> int:
             batch = buffer.pop_batch(app_settings.CLICK_BATCH_SIZE)
             if not batch:
                 break
-            rows = [
-                Click(
-                    rep_code_id=item["rep_code_id"],
-                    advocate_id=item["advocate_id"],
-                    created_at=datetime.fromisoformat(item["at"]),
-                    visitor_id=item["visitor_id"],
-                    ip_hash=item["ip_hash"],
-                    user_agent=item["user_agent"],
-                    referrer=item["referrer"],
-                    landing=item["landing"],
-                )
-                for item in batch
-            ]
+            rows = [_row(item) for item in batch]
             try:
                 with transaction.atomic():
-                    Click.objects.bulk_create(rows, batch_size=1000)
+                    _insert(rows)
                     _count_daily(rows)
             except Exception:
                 buffer.requeue(batch)
@@ -88,15 +76,58 @@ def clicks_drain(*, max_batches: int = 100) -> int:
     return written
 
 
-def _count_daily(clicks: list[Click]) -> None:
+# A buffered click as a Click row, in this column order.
+COLUMNS = (
+    "rep_code_id",
+    "advocate_id",
+    "created_at",
+    "visitor_id",
+    "ip_hash",
+    "user_agent",
+    "referrer",
+    "landing",
+)
+
+
+def _row(item: dict) -> tuple:
+    return (
+        item["rep_code_id"],
+        item["advocate_id"],
+        datetime.fromisoformat(item["at"]),
+        item["visitor_id"],
+        item["ip_hash"],
+        item["user_agent"],
+        item["referrer"],
+        item["landing"],
+    )
+
+
+def _insert(rows: list[tuple]) -> None:
+    """Write the rows: PostgreSQL's COPY where we have it (no per-value work in Python, the
+    drain's cost otherwise), the ORM's bulk insert elsewhere (SQLite in development)."""
+    if connection.vendor != "postgresql":
+        Click.objects.bulk_create([Click(**dict(zip(COLUMNS, row, strict=True))) for row in rows])
+        return
+    table = connection.ops.quote_name(Click._meta.db_table)
+    with (
+        connection.cursor() as cursor,
+        cursor.copy(
+            f"COPY {table} ({', '.join(COLUMNS)}) FROM STDIN"  # (names from model metadata)
+        ) as copy,
+    ):
+        for row in rows:
+            copy.write_row(row)
+
+
+def _count_daily(rows: list[tuple]) -> None:
     """Add the batch's clicks to their codes' per-day counts (an upsert per 1,000 code-days).
 
     An increment in the database (ON CONFLICT ... SET clicks = clicks + excluded.clicks), not a
     read-modify-write in Python, so it stays right whatever else writes the row.
     """
     per_day = Counter(
-        (click.rep_code_id, click.advocate_id, click.created_at.astimezone(UTC).date())
-        for click in clicks
+        (rep_code_id, advocate_id, created_at.astimezone(UTC).date())
+        for rep_code_id, advocate_id, created_at, *_ in rows
     )
     if not per_day:
         return
