@@ -98,11 +98,14 @@ def _invoice_asked_of_stripe(pi_id: str) -> str:
     return ""
 
 
-def stripe_order_find(*, what: str, payment_intent: str = "", charge: str = "") -> Order:
+def stripe_order_find(
+    *, what: str, event: dict | None, payment_intent: str = "", charge: str = ""
+) -> Order:
     """The order a refund's or a dispute's money belongs to, by whichever ids it names.
 
-    A PaymentIntent nobody linked yet may have paid an invoice (API basil or later): Stripe is
-    asked before giving up. Not found: `order_not_found`, to be replayed once the payment is in.
+    A PaymentIntent nobody linked yet may have paid an invoice: in an event of API basil or
+    later, where nothing else says so, Stripe is asked before giving up. Not found:
+    `order_not_found`, to be replayed once the payment is in.
     """
     ids = [i for i in (charge, payment_intent) if i]
     if not ids:
@@ -112,7 +115,7 @@ def stripe_order_find(*, what: str, payment_intent: str = "", charge: str = "") 
         if order is not None:
             stripe_links_record(order_key=order.external_id, ids=ids)
             return order
-    if payment_intent:
+    if payment_intent and is_basil_or_later(event):
         invoice = _invoice_asked_of_stripe(payment_intent)
         order = _order_for_key(invoice) if invoice else None
         if order is not None:

@@ -21,13 +21,14 @@ from referrals.models import Order
 from referrals.services.refunds import dispute_close, dispute_open, refund_record
 from referrals.stripe import client as stripe_api
 from referrals.stripe.identity import stripe_order_find
-from referrals.stripe.payloads import Skip, object_id
+from referrals.stripe.payloads import Skip, object_id, wants_event
 
 # A refund in these states returned no money (or not yet): nothing is reversed.
 _NO_MONEY_BACK = ("failed", "canceled", "requires_action")
 
 
-def refund_changed(refund: dict) -> None:
+@wants_event
+def refund_changed(refund: dict, *, event: dict) -> None:
     """refund.created / refund.updated / charge.refund.updated: the refund itself."""
     refund_id = object_id(refund.get("id"))
     status = refund.get("status")
@@ -35,18 +36,21 @@ def refund_changed(refund: dict) -> None:
         raise Skip(f"Refund {refund_id} is {status}: no money went back, nothing to reverse.")
     order = stripe_order_find(
         what="refund",
+        event=event,
         payment_intent=object_id(refund.get("payment_intent")),
         charge=object_id(refund.get("charge")),
     )
     refund_record(order=order, external_id=refund_id, amount=refund.get("amount"))
 
 
-def charge_refunded(charge: dict) -> None:
+@wants_event
+def charge_refunded(charge: dict, *, event: dict) -> None:
     """Each refund once, by its own id and amount. amount_refunded is cumulative over the
     charge's refunds, so it is never recorded as a refund: a second partial refund would count
     the first again; it only tells whether the refunds recorded so far cover the charge's."""
     order = stripe_order_find(
         what="charge",
+        event=event,
         payment_intent=object_id(charge.get("payment_intent")),
         charge=object_id(charge.get("id")),
     )
@@ -108,27 +112,31 @@ def _listed(charge: dict) -> list[dict]:
         ) from exc
 
 
-def _dispute_order(dispute: dict) -> Order:
+def _dispute_order(dispute: dict, event: dict) -> Order:
     """A dispute names its charge; one on a Charges-API payment has no PaymentIntent."""
     return stripe_order_find(
         what="dispute",
+        event=event,
         payment_intent=object_id(dispute.get("payment_intent")),
         charge=object_id(dispute.get("charge")),
     )
 
 
-def charge_dispute_opened(dispute: dict) -> None:
+@wants_event
+def charge_dispute_opened(dispute: dict, *, event: dict) -> None:
     """charge.dispute.created / .updated / .funds_withdrawn: the dispute is open (idempotent by
     its id; one already closed stays closed)."""
     if dispute.get("status") in ("won", "lost", "warning_closed"):
-        return charge_dispute_closed(dispute)
-    dispute_open(order=_dispute_order(dispute), external_id=object_id(dispute.get("id")))
+        return charge_dispute_closed(dispute, event=event)
+    dispute_open(order=_dispute_order(dispute, event), external_id=object_id(dispute.get("id")))
 
 
-def charge_dispute_closed(dispute: dict) -> None:
+@wants_event
+def charge_dispute_closed(dispute: dict, *, event: dict) -> None:
     # warning_closed: an inquiry that closed without becoming a chargeback; no money was lost.
     won = dispute.get("status") in ("won", "warning_closed")
-    dispute_close(order=_dispute_order(dispute), external_id=object_id(dispute.get("id")), won=won)
+    order = _dispute_order(dispute, event)
+    dispute_close(order=order, external_id=object_id(dispute.get("id")), won=won)
 
 
 def charge_dispute_funds_reinstated(dispute: dict) -> None:
