@@ -18,7 +18,7 @@ from referrals.models.orders import (
     Refund,
 )
 from referrals.models.payouts import Payout, PayoutBatch
-from referrals.models.stripe import WebhookEvent
+from referrals.models.stripe import StripeLink, WebhookEvent
 
 __all__ = [
     "Click",
@@ -39,4 +39,5 @@ __all__ = [
     "ApiKey",
     "IdempotencyKey",
     "WebhookEvent",
+    "StripeLink",
 ]

@@ -126,6 +126,9 @@ class FraudSignal(models.Model):
         SELF_REFERRAL = "self_referral", "Self-referral"
         ADVOCATE_INACTIVE = "advocate_inactive", "Advocate not active"
         PROGRAMME_INACTIVE = "programme_inactive", "Programme not active"
+        # Paid through a payment provider with an offer the shopper had already used: the money
+        # is taken, so the order is kept, without the commission on the second use.
+        OFFER_REUSED = "offer_reused", "Offer used again after payment"
 
     kind = models.CharField(max_length=30, choices=Kind.choices)
     order = models.ForeignKey(

@@ -34,3 +34,31 @@ class WebhookEvent(models.Model):
 
     def __str__(self):
         return f"{self.type} {self.stripe_id} ({self.status})"
+
+
+class StripeLink(models.Model):
+    """One Stripe object (a PaymentIntent, Charge, Checkout Session, Invoice...) and the order key
+    it belongs to: the `external_id` of the Stripe order that records its money.
+
+    An order is recorded under one id (the invoice for a subscription payment, the PaymentIntent
+    for a one-off payment, the charge for a Charges-API payment); refunds, disputes and duplicate
+    payment events name other objects of the same payment. Each event that tells how two objects
+    belong together adds a link, so every later event finds the one order whatever it names. A
+    link can come before its order (a charge's event before the payment's); the first link of an
+    object stands (unique by Stripe id; later conflicting ones are dropped).
+    """
+
+    stripe_id = models.CharField(max_length=255)
+    order_key = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "Stripe object link"
+        verbose_name_plural = "Stripe object links"
+        constraints = [
+            models.UniqueConstraint(fields=["stripe_id"], name="stripe_link_once"),
+        ]
+        indexes = [models.Index(fields=["order_key"], name="stripe_link_order_key")]
+
+    def __str__(self):
+        return f"{self.stripe_id} -> {self.order_key}"

@@ -155,8 +155,13 @@ def order_ingest(
     placed_at: datetime | None = None,
     subscription_id: str = "",
     renewal: bool = False,
+    paid: bool = False,
 ) -> IngestResult:
     """Record one sale, at most once per (source, external_id). See the module docstring.
+
+    `paid`: the shopper has already paid (a payment provider's event), so the order can't be
+    refused: a one-use offer used again is recorded with the order, without its commission, and
+    flagged for review (OFFER_REUSED) instead of failing with `offer_already_used`.
 
     Everything is read and checked before the one transaction that writes (order, redemption,
     commission, ledger entry, fraud signal), so that transaction needs no savepoints: when one
@@ -222,6 +227,8 @@ def order_ingest(
         and programme.shopper_one_use
         and shopper_key
     )
+    if one_use_offer and paid and blocker is None and _offer_used(programme, shopper_key):
+        blocker, one_use_offer = _OFFER_REUSED, False
     try:
         with transaction.atomic():
             order = Order.objects.create(
@@ -269,17 +276,43 @@ def order_ingest(
         existing = _recorded(source, external_id)
         if existing is not None:
             return existing
-        if (
-            one_use_offer
-            and DiscountRedemption.objects.filter(
-                programme=programme, shopper_key=shopper_key
-            ).exists()
-        ):
+        if one_use_offer and _offer_used(programme, shopper_key):
+            if paid:  # the same shopper's other order took the offer first, concurrently
+                return order_ingest(
+                    source=source,
+                    external_id=external_id,
+                    currency=currency,
+                    gross_amount=gross_amount,
+                    discount_amount=discount_amount,
+                    tax_amount=tax_amount,
+                    shipping_amount=shipping_amount,
+                    code=code,
+                    link=link,
+                    metadata_code=metadata_code,
+                    shopper_email=shopper_email,
+                    shopper_customer_id=shopper_customer_id,
+                    shopper_user=shopper_user,
+                    placed_at=placed_at,
+                    subscription_id=subscription_id,
+                    renewal=renewal,
+                    paid=paid,
+                )
             # The order is not recorded with a discount the shopper had no right to.
             raise ServiceError(
                 "offer_already_used", "This shopper has already used the programme's offer."
             ) from exc
         raise
+
+
+_OFFER_REUSED = (
+    FraudSignal.Kind.OFFER_REUSED,
+    "Paid with the programme's one-use offer the shopper had already used: recorded, without "
+    "the commission on this second use.",
+)
+
+
+def _offer_used(programme: Programme, shopper_key: str) -> bool:
+    return DiscountRedemption.objects.filter(programme=programme, shopper_key=shopper_key).exists()
 
 
 def _recorded(source: str, external_id: str) -> IngestResult | None:

@@ -47,6 +47,29 @@ def _reverse(commission: Commission, amount: int, *, reference: str, memo: str, 
     _notify(commission, "reversed")
 
 
+def _reverse_refund_share(
+    commission: Commission, refund: Refund, *, paid: int, full: bool, actor
+) -> None:
+    """Reverse the commission's share of one refund: in proportion to the refund's amount, or
+    all that is left when the refund completes the full amount."""
+    outstanding = commission_outstanding(commission)
+    if outstanding <= 0:
+        return
+    if full:
+        share = outstanding
+    else:
+        exact = Decimal(commission.amount) * Decimal(refund.amount) / Decimal(paid)
+        share = min(outstanding, int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP)))
+    if share > 0:
+        _reverse(
+            commission,
+            share,
+            reference=f"refund:{refund.pk}:commission:{commission.pk}",
+            memo=f"Refund {refund.external_id} on order {refund.order.external_id}",
+            actor=actor,
+        )
+
+
 @transaction.atomic
 def refund_record(*, order: Order, external_id: str, amount: int, actor=None) -> Refund:
     """Record one refund (idempotent by its id) and reverse commissions accordingly."""
@@ -77,22 +100,7 @@ def refund_record(*, order: Order, external_id: str, amount: int, actor=None) ->
         Commission.objects.select_for_update().filter(order=order).select_related("advocate")
     )
     for commission in commissions:
-        outstanding = commission_outstanding(commission)
-        if outstanding <= 0:
-            continue
-        if full:
-            share = outstanding
-        else:
-            exact = Decimal(commission.amount) * Decimal(amount) / Decimal(paid)
-            share = min(outstanding, int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP)))
-        if share > 0:
-            _reverse(
-                commission,
-                share,
-                reference=f"refund:{refund.pk}:commission:{commission.pk}",
-                memo=f"Refund {external_id} on order {order.external_id}",
-                actor=actor,
-            )
+        _reverse_refund_share(commission, refund, paid=paid, full=full, actor=actor)
     order.status = Order.Status.REFUNDED if full else Order.Status.PARTIALLY_REFUNDED
     order.save(update_fields=["status"])
     audit(actor=actor, action="refund_recorded", obj=order, amount=amount, refund=external_id)
@@ -158,3 +166,43 @@ def dispute_close(*, order: Order, external_id: str, won: bool, actor=None) -> D
                 reason=f"Dispute {external_id} {'won' if won else 'lost'}",
             )
     return dispute
+
+
+@transaction.atomic
+def commission_settle_past_events(*, commission: Commission, actor=None) -> Commission:
+    """Give a commission created after its order's refunds and disputes (the order was
+    attributed by a later event) what those would have done had it existed: each refund's share
+    reversed, oldest first, by the same rule and ledger reference as `refund_record`; frozen
+    while a dispute is open; what is left reversed for a lost one. Idempotent: each reversal's
+    ledger reference is unique."""
+    order = Order.objects.select_for_update().get(pk=commission.order_id)
+    commission = (
+        Commission.objects.select_for_update().select_related("advocate").get(pk=commission.pk)
+    )
+    paid = order_total_paid(order)
+    refunded = 0
+    for refund in order.refunds.order_by("pk"):
+        refunded += refund.amount
+        refund.order = order
+        _reverse_refund_share(commission, refund, paid=paid, full=refunded == paid, actor=actor)
+    for dispute in order.disputes.order_by("pk"):
+        if dispute.status == Dispute.Status.LOST:
+            outstanding = commission_outstanding(commission)
+            if outstanding > 0:
+                _reverse(
+                    commission,
+                    outstanding,
+                    reference=f"dispute:{dispute.pk}:commission:{commission.pk}",
+                    memo=f"Dispute {dispute.external_id} lost",
+                    actor=actor,
+                )
+        elif dispute.status == Dispute.Status.OPEN and not commission.frozen:
+            commission.frozen = True
+            commission.save(update_fields=["frozen"])
+            audit(
+                actor=actor,
+                action="commission_frozen",
+                obj=commission,
+                reason=f"Dispute {dispute.external_id} open",
+            )
+    return commission

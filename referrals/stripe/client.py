@@ -290,3 +290,34 @@ def refunds_list(*, charge: str) -> list[dict]:
     except stripe.StripeError as exc:
         logger.warning("stripe refunds list failed charge=%s: %s", charge, exc)
         raise
+
+
+# Invoices: which invoice a payment paid, and the promotion codes behind its discounts --------
+
+
+def invoice_payments_for(*, payment_intent: str) -> list[dict]:
+    """The invoice payments made by a PaymentIntent (GET /v1/invoice_payments): since API
+    version 2025-03-31.basil a PaymentIntent no longer names its invoice; this is how the
+    invoice is found. Empty for a payment that paid no invoice."""
+    try:
+        page = client().v1.invoice_payments.list(
+            params={
+                "payment": {"type": "payment_intent", "payment_intent": payment_intent},
+                "limit": 10,
+            }
+        )
+        return [payment.to_dict() for payment in page.data]
+    except stripe.StripeError as exc:
+        logger.warning("stripe invoice payments list failed pi=%s: %s", payment_intent, exc)
+        raise
+
+
+def invoice_discounts(invoice_id: str) -> list[dict]:
+    """The invoice's discounts as objects (GET /v1/invoices/:id?expand[]=discounts): an event's
+    invoice lists them as ids only, and there is no endpoint to read a discount by its id."""
+    try:
+        invoice = client().v1.invoices.retrieve(invoice_id, params={"expand": ["discounts"]})
+    except stripe.StripeError as exc:
+        logger.warning("stripe invoice retrieve failed invoice=%s: %s", invoice_id, exc)
+        raise
+    return [d for d in invoice.to_dict().get("discounts") or [] if isinstance(d, dict)]

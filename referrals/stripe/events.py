@@ -5,14 +5,17 @@ Stripe event id) and queues `stripe_event_apply` on commit. Each handler below t
 `data.object` and is idempotent through the services it calls (orders by (source, external id),
 refunds by refund id, disputes by dispute id), so Stripe's retries and replays change nothing.
 
-One order per payment: a Checkout Session and its PaymentIntent are recorded under the
-PaymentIntent id, whichever event arrives first; only a session without a PaymentIntent uses the
-session id.
+One order per payment, whatever object an event names: the order's key (PaymentIntent, invoice,
+or Charges-API charge) and the other ids of the same payment are linked
+(referrals.stripe.identity), so a refund, a dispute or a duplicate payment event finds the one
+order. A subscription's payment_intent.succeeded makes no second order: it links to the invoice.
 
-Events out of order: a refund or dispute whose order isn't recorded yet fails with
-`order_not_found` and keeps its payload. The payment event, when it arrives, records the order but
-does not look for refunds or disputes that came before it: replaying the failed event
-(`stripe_event_replay`) is the remedy, and it is safe because every handler is idempotent.
+Events out of order: attribution is settled by the end state (a later event carrying the code
+attributes an order recorded unattributed, once; referrals.services.attribution). A refund or
+dispute whose order isn't recorded yet fails with `order_not_found` and keeps its payload;
+replaying it (`stripe_event_replay`, or the daily reconciliation) applies it, and an order
+attributed after its refunds gets the reversals they would have made. Every handler is
+idempotent, so replays are safe.
 """
 
 import logging
@@ -26,19 +29,21 @@ from referrals.models import WebhookEvent
 from referrals.services.audit import audit
 from referrals.stripe.handlers import (
     account_updated,
-    charge_dispute_closed,
-    charge_dispute_created,
-    charge_refunded,
+    charge_succeeded,
     checkout_session_completed,
     payment_intent_succeeded,
 )
-from referrals.stripe.invoices import invoice_paid
+from referrals.stripe.invoices import invoice_paid, invoice_payment_paid
 from referrals.stripe.payloads import Skip
+from referrals.stripe.refunds import (
+    charge_dispute_closed,
+    charge_dispute_funds_reinstated,
+    charge_dispute_opened,
+    charge_refunded,
+    refund_changed,
+)
 
 logger = logging.getLogger(__name__)
-
-
-# Helpers -------------------------------------------------------------------------------------
 
 
 # Handlers: one per event type, each given the event's data.object ---------------------------
@@ -48,11 +53,20 @@ HANDLERS = {
     "payment_intent.succeeded": payment_intent_succeeded,
     "checkout.session.completed": checkout_session_completed,
     "checkout.session.async_payment_succeeded": checkout_session_completed,
+    "charge.succeeded": charge_succeeded,
+    "charge.captured": charge_succeeded,
     "charge.refunded": charge_refunded,
-    "charge.dispute.created": charge_dispute_created,
+    "refund.created": refund_changed,
+    "refund.updated": refund_changed,
+    "charge.refund.updated": refund_changed,
+    "charge.dispute.created": charge_dispute_opened,
+    "charge.dispute.updated": charge_dispute_opened,
+    "charge.dispute.funds_withdrawn": charge_dispute_opened,
+    "charge.dispute.funds_reinstated": charge_dispute_funds_reinstated,
     "charge.dispute.closed": charge_dispute_closed,
     "account.updated": account_updated,
     "invoice.paid": invoice_paid,
+    "invoice_payment.paid": invoice_payment_paid,
 }
 
 

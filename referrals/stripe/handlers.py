@@ -1,32 +1,98 @@
-"""Handlers of one-off payments, refunds, disputes and Connect accounts: each takes the event's
-`data.object`, and is idempotent through the services it calls."""
+"""Handlers of payments (PaymentIntents, Checkout Sessions, Charges-API charges) and Connect
+accounts: each takes the event's `data.object` (and, marked `wants_event`, the event), and is
+idempotent through the services it calls. Refunds and disputes: referrals.stripe.refunds;
+invoices: referrals.stripe.invoices.
+
+One order per payment, whatever event tells of it first: a PaymentIntent's order is keyed by the
+PaymentIntent (a Checkout Session links to it), a subscription payment's by its invoice (its
+payment_intent.succeeded only links the PaymentIntent and charge to the invoice), a Charges-API
+payment's by the charge. A later event about a recorded, unattributed order attributes it
+(`order_attribute`): the end state doesn't depend on the arrival order.
+"""
 
 from datetime import UTC, datetime
 
-import stripe
-
-from advocacy.codes import normalise_code
-from advocacy.models import RepCode
 from kernel.errors import ServiceError
 from referrals.models import Order
-from referrals.services.codes import repcode_find
+from referrals.services.attribution import OrderAmounts, order_attribute
 from referrals.services.orders import order_ingest
-from referrals.services.refunds import dispute_close, dispute_open, refund_record
-from referrals.stripe import client as stripe_api
 from referrals.stripe.connect import stripe_account_sync
+from referrals.stripe.discounts import rep_code_of_promotion_codes, session_promotion_codes
+from referrals.stripe.identity import invoice_of_payment_intent, stripe_links_record
 from referrals.stripe.payloads import (
     Skip,
     amount_of,
     metadata_int,
     object_id,
-    order_for_payment_intent,
     placed_at,
+    wants_event,
 )
 
 
-def payment_intent_succeeded(pi: dict) -> None:
-    """amount_received is what the shopper paid; metadata may say the discount (and tax and
-    shipping) so the commission base is right: gross = paid + discount - tax - shipping."""
+def stripe_order_record(
+    *, external_id: str, amounts: OrderAmounts, code: str = "", metadata_code: str = "", **fields
+):
+    """Record a paid Stripe order (never refused for a reused one-use offer: the money is
+    taken), or complete the one already recorded under this key with what this event knows."""
+    result = order_ingest(
+        source=Order.Source.STRIPE,
+        external_id=external_id,
+        gross_amount=amounts.gross_amount,
+        discount_amount=amounts.discount_amount,
+        tax_amount=amounts.tax_amount,
+        shipping_amount=amounts.shipping_amount,
+        code=code,
+        metadata_code=metadata_code,
+        paid=True,
+        **fields,
+    )
+    if not result.created:
+        order_attribute(
+            order=result.order,
+            code=code,
+            metadata_code=metadata_code,
+            shopper_email=fields.get("shopper_email", ""),
+            amounts=amounts,
+        )
+    return result
+
+
+def _amounts_from_metadata(paid: int, metadata: dict) -> OrderAmounts:
+    """metadata may say the discount (and tax and shipping) so the commission base is right:
+    gross = paid + discount - tax - shipping."""
+    discount = metadata_int(metadata, "discount_amount")
+    tax = metadata_int(metadata, "tax_amount")
+    shipping = metadata_int(metadata, "shipping_amount")
+    return OrderAmounts(paid + discount - tax - shipping, discount, tax, shipping)
+
+
+def _legacy_charges(obj: dict) -> list[str]:
+    """Charge ids a PaymentIntent embedded before API version 2022-11-15 (`charges.data`)."""
+    charges = (obj.get("charges") or {}).get("data") or []
+    return [object_id(c) for c in charges if object_id(c)]
+
+
+def _shopper_email(obj: dict, metadata: dict) -> str:
+    return (
+        obj.get("receipt_email")
+        or (obj.get("billing_details") or {}).get("email")
+        or metadata.get("email")
+        or metadata.get("customer_email")
+        or ""
+    )
+
+
+@wants_event
+def payment_intent_succeeded(pi: dict, *, event: dict) -> None:
+    """amount_received is what the shopper paid. A PaymentIntent that paid an invoice is the
+    invoice's order (recorded from invoice.paid): its ids are linked to the invoice, no order."""
+    pi_id = object_id(pi.get("id"))
+    charges = [object_id(pi.get("latest_charge")), *_legacy_charges(pi)]
+    invoice = invoice_of_payment_intent(pi, event=event, ask_stripe=True)
+    if invoice:
+        stripe_links_record(order_key=invoice, ids=[pi_id, *charges])
+        return
+    stripe_links_record(order_key=pi_id, ids=charges)
     metadata = pi.get("metadata") or {}
     if "amount_received" not in pi and pi.get("status") == "succeeded":
         # Stripe always sends amount_received; a payload without it (localstripe's) is of a
@@ -34,75 +100,23 @@ def payment_intent_succeeded(pi: dict) -> None:
         paid = amount_of(pi, "amount")
     else:
         paid = amount_of(pi, "amount_received")
-    discount = metadata_int(metadata, "discount_amount")
-    tax = metadata_int(metadata, "tax_amount")
-    shipping = metadata_int(metadata, "shipping_amount")
-    order_ingest(
-        source=Order.Source.STRIPE,
-        external_id=object_id(pi.get("id")),
+    stripe_order_record(
+        external_id=pi_id,
+        amounts=_amounts_from_metadata(paid, metadata),
         currency=str(pi.get("currency") or "").upper(),
-        gross_amount=paid + discount - tax - shipping,
-        discount_amount=discount,
-        tax_amount=tax,
-        shipping_amount=shipping,
         metadata_code=str(metadata.get("rep_code") or ""),
-        shopper_email=pi.get("receipt_email")
-        or metadata.get("email")
-        or metadata.get("customer_email")
-        or "",
+        shopper_email=_shopper_email(pi, metadata),
         shopper_customer_id=object_id(pi.get("customer")),
         placed_at=placed_at(pi),
     )
-
-
-def _session_promotion_codes(session: dict) -> list:
-    """The promotion codes applied to a session (ids, or expanded objects): from `discounts`,
-    and from `total_details.breakdown` when the payload carries the expanded breakdown."""
-    found = [d.get("promotion_code") for d in session.get("discounts") or [] if isinstance(d, dict)]
-    breakdown = (session.get("total_details") or {}).get("breakdown") or {}
-    for entry in breakdown.get("discounts") or []:
-        discount = entry.get("discount") if isinstance(entry, dict) else None
-        if isinstance(discount, dict):
-            found.append(discount.get("promotion_code"))
-    return [p for p in found if object_id(p)]
-
-
-def _promotion_code_rep_code(session: dict) -> str:
-    """The rep code the shopper typed in Checkout, from the session's promotion code: ours by
-    its id (stripe_promotion_code_id), else by the promotion code's text (from the expanded
-    object, or asked of Stripe), when that text is one of our codes. "" when none is ours.
-
-    A promotion code unknown by id can be one we no longer record (the code moved to a new
-    coupon) or the merchant's own; its text tells. If Stripe can't be asked right now the event
-    fails, to be replayed, rather than losing the referral to a weaker attribution.
-    """
-    for promotion_code in _session_promotion_codes(session):
-        promotion_id = object_id(promotion_code)
-        rep = RepCode.objects.filter(stripe_promotion_code_id=promotion_id).only("code").first()
-        if rep is not None:
-            return rep.code
-        text = promotion_code.get("code") if isinstance(promotion_code, dict) else None
-        if not text:
-            try:
-                retrieved = stripe_api.promotion_code_retrieve(promotion_id)
-            except stripe_api.StripeUnavailable:
-                continue  # the integration is off: the promotion code can't be read
-            except stripe.StripeError as exc:
-                raise ServiceError(
-                    "stripe_unavailable",
-                    f"Reading promotion code {promotion_id} failed ({exc}); replay this event.",
-                ) from exc
-            text = (retrieved or {}).get("code")
-        if text and repcode_find(text) is not None:
-            return normalise_code(text)
-    return ""
 
 
 def checkout_session_completed(session: dict) -> None:
     """amount_total is what the shopper paid, after the discount and with tax and shipping.
 
     Attribution: the promotion code typed in Checkout (as a typed code), else metadata.rep_code,
-    else client_reference_id (both as order metadata).
+    else client_reference_id (both as order metadata). Recorded under the PaymentIntent id, so
+    the session and its payment_intent.succeeded are one order whichever comes first.
     """
     if session.get("mode") == "subscription":
         raise Skip("Subscription checkouts are recorded from their invoice.paid events.")
@@ -118,16 +132,14 @@ def checkout_session_completed(session: dict) -> None:
     tax = totals.get("amount_tax") or 0
     shipping = totals.get("amount_shipping") or 0
     details = session.get("customer_details") or {}
-    order_ingest(
-        source=Order.Source.STRIPE,
-        # The PaymentIntent id, so the session and its payment_intent.succeeded are one order.
-        external_id=object_id(session.get("payment_intent")) or object_id(session.get("id")),
+    session_id = object_id(session.get("id"))
+    key = object_id(session.get("payment_intent")) or session_id
+    stripe_links_record(order_key=key, ids=[session_id])
+    stripe_order_record(
+        external_id=key,
+        amounts=OrderAmounts(paid + discount - tax - shipping, discount, tax, shipping),
         currency=str(session.get("currency") or "").upper(),
-        gross_amount=paid + discount - tax - shipping,
-        discount_amount=discount,
-        tax_amount=tax,
-        shipping_amount=shipping,
-        code=_promotion_code_rep_code(session),
+        code=rep_code_of_promotion_codes(session_promotion_codes(session)),
         metadata_code=str(metadata.get("rep_code") or session.get("client_reference_id") or ""),
         shopper_email=details.get("email") or session.get("customer_email") or "",
         shopper_customer_id=object_id(session.get("customer")),
@@ -135,79 +147,36 @@ def checkout_session_completed(session: dict) -> None:
     )
 
 
-def charge_refunded(charge: dict) -> None:
-    """Each refund once, by its own id and amount. amount_refunded is cumulative over the
-    charge's refunds, so it is never used: a second partial refund would count the first again."""
-    order = order_for_payment_intent(object_id(charge.get("payment_intent")), "charge")
-    # Oldest first, whatever event brings them: the refund that completes the total takes the
-    # rounding remainder, so recording in the order they happened gives one ledger however late
-    # or out of order the events arrive. Stripe lists newest first; reversed() keeps ties in
-    # that order after the stable sort.
-    refunds = sorted(reversed(_charge_refunds(charge)), key=_created)
-    for refund in refunds:
-        if refund.get("status") in ("failed", "canceled"):
-            continue
-        refund_record(
-            order=order, external_id=object_id(refund.get("id")), amount=refund.get("amount")
-        )
-
-
-def _created(obj: dict) -> int:
-    created = obj.get("created")
-    return created if isinstance(created, int) and not isinstance(created, bool) else 0
-
-
-def _charge_refunds(charge: dict) -> list[dict]:
-    """The charge's refunds: the embedded list when it is whole, else asked of Stripe.
-
-    Since API version 2022-11-15 a charge no longer embeds `refunds`, and an embedded list stops
-    at the newest ten (`has_more`). Listing at apply time also means a late or replayed event
-    sees every refund so far; each is still recorded once, by its id.
-    """
-    embedded = charge.get("refunds")
-    if (
-        isinstance(embedded, dict)
-        and isinstance(embedded.get("data"), list)
-        and not embedded.get("has_more")
-    ):
-        return embedded["data"]
+def charge_succeeded(charge: dict) -> None:
+    """charge.succeeded / charge.captured. A charge of a PaymentIntent or of an invoice is linked
+    to that payment's order (recorded from its own event). A charge of neither is a Charges-API
+    payment (POST /v1/charges): the order, keyed by the charge id, once it is captured."""
     charge_id = object_id(charge.get("id"))
-    if not charge_id:
-        raise ServiceError("refunds_missing", "The charge has no id to list its refunds by.")
-    try:
-        return stripe_api.refunds_list(charge=charge_id)
-    except stripe_api.StripeUnavailable as exc:
-        raise ServiceError(
-            "refunds_missing",
-            "The charge carries no refund list (charge.refunds) and the Stripe integration is "
-            "off (no STRIPE_SECRET_KEY) to list them; its refunds can't be told apart.",
-        ) from exc
-    except stripe.StripeError as exc:
-        raise ServiceError(
-            "stripe_unavailable",
-            f"Listing the refunds of charge {charge_id} failed ({exc}); replay this event.",
-        ) from exc
+    owner = object_id(charge.get("invoice")) or object_id(charge.get("payment_intent"))
+    if owner:
+        stripe_links_record(order_key=owner, ids=[charge_id])
+        return
+    if not charge.get("paid") or charge.get("captured") is False:
+        raise Skip("The charge is not paid and captured yet: waiting for charge.captured.")
+    metadata = charge.get("metadata") or {}
+    if "amount_captured" in charge:
+        paid = amount_of(charge, "amount_captured")
+    else:
+        paid = amount_of(charge, "amount")
+    if paid <= 0:
+        raise ServiceError("amount_invalid", "The charge captured nothing.")
+    stripe_order_record(
+        external_id=charge_id,
+        amounts=_amounts_from_metadata(paid, metadata),
+        currency=str(charge.get("currency") or "").upper(),
+        metadata_code=str(metadata.get("rep_code") or ""),
+        shopper_email=_shopper_email(charge, metadata),
+        shopper_customer_id=object_id(charge.get("customer")),
+        placed_at=placed_at(charge),
+    )
 
 
-def charge_dispute_created(dispute: dict) -> None:
-    order = order_for_payment_intent(object_id(dispute.get("payment_intent")), "dispute")
-    dispute_open(order=order, external_id=object_id(dispute.get("id")))
-
-
-def charge_dispute_closed(dispute: dict) -> None:
-    # warning_closed: an inquiry that closed without becoming a chargeback; no money was lost.
-    won = dispute.get("status") in ("won", "warning_closed")
-    order = order_for_payment_intent(object_id(dispute.get("payment_intent")), "dispute")
-    dispute_close(order=order, external_id=object_id(dispute.get("id")), won=won)
-
-
-def _wants_event(handler):
-    """Mark a handler that needs the whole event (its `created` time), not only data.object."""
-    handler.wants_event = True
-    return handler
-
-
-@_wants_event
+@wants_event
 def account_updated(account: dict, *, event: dict) -> None:
     """A connected account's state, as of the event's `created`: an event older than the state
     already applied (it arrived late, or after a direct read) changes nothing."""

@@ -1,9 +1,11 @@
 """invoice.paid: subscriptions. The first paid invoice is attributed like any order; renewals earn
 the recurring commission of that first order's advocate within the programme's months."""
 
-from advocacy.models import RepCode
+from kernel.errors import ServiceError
 from referrals.models import Order, WebhookEvent
 from referrals.services.orders import order_ingest
+from referrals.stripe.discounts import invoice_promotion_codes, rep_code_of_promotion_codes
+from referrals.stripe.identity import stripe_links_record
 from referrals.stripe.payloads import Skip, amount_of, object_id, placed_at
 
 # Renewals: what a subscription invoice is for. "subscription_create" is the first invoice; the
@@ -51,22 +53,18 @@ def _invoice_tax(invoice: dict) -> int:
     return tax if isinstance(tax, int) and not isinstance(tax, bool) else 0
 
 
-def _invoice_promotion_code(invoice: dict) -> str:
-    """The rep code behind a promotion code on the invoice (discounts expanded), or "": the
-    merchant's own promotion codes are not rep codes and attribute nothing."""
-    for discount in invoice.get("discounts") or []:
-        promotion = discount.get("promotion_code") if isinstance(discount, dict) else None
-        promotion_id = object_id(promotion)
-        text = promotion.get("code") if isinstance(promotion, dict) else None
-        matches = RepCode.objects.none()
-        if promotion_id:
-            matches = RepCode.objects.filter(stripe_promotion_code_id=promotion_id)
-        if isinstance(text, str) and text:
-            matches = matches | RepCode.objects.filter(code=text.upper())
-        rep = matches.first()
-        if rep is not None:
-            return rep.code
-    return ""
+def _invoice_paid_by(invoice: dict) -> list[str]:
+    """The PaymentIntents and charges that paid the invoice, as far as the payload says:
+    `payment_intent` and `charge` before API version 2025-03-31.basil; since, only
+    `payments.data[].payment` when the sender expanded it (else invoice_payment.paid, or
+    asking Stripe, links them: referrals.stripe.identity)."""
+    found = [object_id(invoice.get("payment_intent")), object_id(invoice.get("charge"))]
+    payments = invoice.get("payments")
+    if isinstance(payments, dict):
+        for entry in payments.get("data") or []:
+            payment = (entry.get("payment") or {}) if isinstance(entry, dict) else {}
+            found += [object_id(payment.get("payment_intent")), object_id(payment.get("charge"))]
+    return [i for i in found if i]
 
 
 def _trial_started(subscription_id: str) -> bool:
@@ -89,6 +87,7 @@ def invoice_paid(invoice: dict) -> None:
     """One order per paid invoice, by the invoice id. The first invoice of a subscription is
     attributed like any order; renewals follow the first order (see `order_ingest`).
     gross = paid + discount - exclusive tax."""
+    invoice_id = object_id(invoice.get("id"))
     paid = amount_of(invoice, "amount_paid")
     if paid == 0:
         raise Skip("Nothing was paid (a trial or a fully discounted invoice): no order.")
@@ -106,18 +105,35 @@ def invoice_paid(invoice: dict) -> None:
     tax = _invoice_tax(invoice)
     metadata = _invoice_metadata(invoice)
     paid_at = (invoice.get("status_transitions") or {}).get("paid_at")
+    code = "" if renewal else rep_code_of_promotion_codes(invoice_promotion_codes(invoice))
+    stripe_links_record(order_key=invoice_id, ids=_invoice_paid_by(invoice))
     order_ingest(
         source=Order.Source.STRIPE,
-        external_id=object_id(invoice.get("id")),
+        external_id=invoice_id,
         currency=str(invoice.get("currency") or "").upper(),
         gross_amount=paid + discount - tax,
         discount_amount=discount,
         tax_amount=tax,
-        code="" if renewal else _invoice_promotion_code(invoice),
+        code=code,
         metadata_code=str(metadata.get("rep_code") or ""),
         shopper_email=invoice.get("customer_email") or "",
         shopper_customer_id=object_id(invoice.get("customer")),
         placed_at=placed_at({"created": paid_at}) or placed_at(invoice),
         subscription_id=subscription,
         renewal=renewal,
+        paid=True,
     )
+
+
+def invoice_payment_paid(payment: dict) -> None:
+    """invoice_payment.paid (API 2025-03-31.basil on): which PaymentIntent or charge paid which
+    invoice. Only links them, so the PaymentIntent's own events and its refunds and disputes
+    find the invoice's order; the order itself is recorded from invoice.paid."""
+    invoice_id = object_id(payment.get("invoice"))
+    if not invoice_id:
+        raise ServiceError("payload_invalid", "The invoice payment names no invoice.")
+    if payment.get("status") not in (None, "paid"):
+        raise Skip(f"Invoice payment status {payment.get('status')!r}: nothing was paid.")
+    method = payment.get("payment") or {}
+    ids = [object_id(method.get("payment_intent")), object_id(method.get("charge"))]
+    stripe_links_record(order_key=invoice_id, ids=[i for i in ids if i])

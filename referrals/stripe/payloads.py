@@ -1,10 +1,8 @@
-"""Reading Stripe objects: ids of expanded or plain references, amounts, metadata, times, and
-the order an object's PaymentIntent was recorded under."""
+"""Reading Stripe objects: ids of expanded or plain references, amounts, metadata, times."""
 
 from datetime import UTC, datetime
 
 from kernel.errors import ServiceError
-from referrals.models import Order
 
 
 class Skip(Exception):  # noqa: N818 - a control-flow signal, not an error
@@ -44,14 +42,8 @@ def placed_at(obj: dict) -> datetime | None:
     return None
 
 
-def order_for_payment_intent(payment_intent: str, what: str) -> Order:
-    if not payment_intent:
-        raise ServiceError("payment_intent_missing", f"The {what} carries no payment intent.")
-    order = Order.objects.filter(source=Order.Source.STRIPE, external_id=payment_intent).first()
-    if order is None:
-        raise ServiceError(
-            "order_not_found",
-            f"No Stripe order {payment_intent} is recorded yet (the payment event hasn't been "
-            f"applied). Replay this event once it has.",
-        )
-    return order
+def wants_event(handler):
+    """Mark a handler that needs the whole event (its `created` time, its `api_version`), not
+    only data.object: it is called as handler(obj, event=event)."""
+    handler.wants_event = True
+    return handler

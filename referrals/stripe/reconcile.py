@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
 
-from referrals.models import AuditEvent, Order, WebhookEvent
+from referrals.models import AuditEvent, Order, StripeLink, WebhookEvent
 from referrals.stripe.events import (
     HANDLERS,
     stripe_event_apply,
@@ -132,6 +132,17 @@ def _invoice_payment_intents(invoice: dict) -> list[str]:
     return [pi for pi in found if pi]
 
 
+def _linked_invoices(pi_ids: list[str]) -> dict[str, str]:
+    """PaymentIntent -> the invoice it paid, from the links events recorded (StripeLink)."""
+    found = {}
+    for start in range(0, len(pi_ids), _CHUNK):
+        rows = StripeLink.objects.filter(
+            stripe_id__in=pi_ids[start : start + _CHUNK], order_key__startswith="in_"
+        ).values_list("stripe_id", "order_key")
+        found.update(rows)
+    return found
+
+
 def _stored(stripe_ids: list[str]) -> dict[str, WebhookEvent]:
     stored = {}
     for start in range(0, len(stripe_ids), _CHUNK):
@@ -218,8 +229,16 @@ def stripe_reconcile(
             paid_invoices.add(_id(invoice.get("id")))
             for pi_id in _invoice_payment_intents(invoice):
                 invoice_of[pi_id] = _id(invoice.get("id"))
+    for event in events:
+        if event.get("type") == "invoice_payment.paid":  # API 2025-03-31.basil on
+            payment = (event.get("data") or {}).get("object") or {}
+            pi_id = _id((payment.get("payment") or {}).get("payment_intent"))
+            if pi_id:
+                invoice_of.setdefault(pi_id, _id(payment.get("invoice")))
+    # Before basil a PaymentIntent names its invoice; since, the links the webhook recorded do.
+    links = _linked_invoices([pi_id for pi_id in succeeded if pi_id not in invoice_of])
     for pi_id, pi in succeeded.items():
-        invoice_of.setdefault(pi_id, _id(pi.get("invoice")))
+        invoice_of.setdefault(pi_id, _id(pi.get("invoice")) or links.get(pi_id, ""))
     candidates = [*succeeded, *filter(None, invoice_of.values())]
     recorded = set()
     for start in range(0, len(candidates), _CHUNK):

@@ -57,4 +57,6 @@ def stripe_webhook(request):
     except ValueError:
         return JsonResponse({"error": "The body is not a Stripe event."}, status=400)
     stored, created = stripe_event_record(event)
+    # Applied at commit when the task runs in-process: say what became of it, not "received".
+    stored.refresh_from_db(fields=["status"])
     return JsonResponse({"received": True, "duplicate": not created, "status": stored.status})

@@ -24,7 +24,9 @@ Test conventions:
 - Transfers: a `destination` starting with `acct_bad` is refused (no such destination).
 - Connected accounts start with nothing submitted; `account_set_state` plays the advocate's
   onboarding (and records the account.updated event). Events and PaymentIntents are added by
-  tests (`add_event`, `add_payment_intent`) and listed as Stripe lists them.
+  tests (`add_event`, `add_payment_intent`) and listed as Stripe lists them; so are refunds,
+  invoices (their discounts expanded on request), discounts and invoice payments
+  (`add_object`, with objects tests/fixtures/stripe builds from Stripe's examples).
 - Coupons, promotion codes and Checkout Sessions: promotion codes take the API version the
   installed client pins (`promotion[type]=coupon&promotion[coupon]=...`, see `PromotionCodes`);
   sessions stay open until `checkout_session_complete` (the shopper pays).
@@ -989,6 +991,75 @@ class CheckoutSessions(Resource):
         return self.expanded(self.get(session_id, param="session"), params)
 
 
+class Refunds(Resource):
+    """https://docs.stripe.com/api/refunds/list: refunds tests add with `FakeStripe.add_refund`
+    (Stripe's example refund), listed newest first, by `charge` or `payment_intent`."""
+
+    object_name = "refund"
+
+    @route("GET", "refunds")
+    def list(self, params: dict) -> dict:
+        charge, intent = params.get("charge"), params.get("payment_intent")
+        return list_page(
+            self.objects.values(),
+            params,
+            "/v1/refunds",
+            match=lambda r: (
+                (not charge or r["charge"] == charge)
+                and (not intent or r["payment_intent"] == intent)
+            ),
+        )
+
+    @route("GET", r"refunds/(?P<refund_id>re_[^/]+)")
+    def retrieve(self, params: dict, refund_id: str) -> dict:
+        return self.get(refund_id, param="refund")
+
+
+class Invoices(Resource):
+    """https://docs.stripe.com/api/invoices/retrieve: invoices tests add with
+    `FakeStripe.add_invoice`. Their `discounts` are ids; `expand[]=discounts` answers the
+    discount objects (https://docs.stripe.com/api/discounts/object), which have no endpoint of
+    their own."""
+
+    object_name = "invoice"
+
+    @route("GET", r"invoices/(?P<invoice_id>in_[^/]+)")
+    def retrieve(self, params: dict, invoice_id: str) -> dict:
+        invoice = snapshot(self.get(invoice_id, param="invoice"))
+        expand = params.get("expand") or []
+        if isinstance(expand, str):
+            expand = [expand]
+        if "discounts" in expand:
+            discounts = self.server.store.get("discount", {})
+            invoice["discounts"] = [discounts.get(d, d) for d in invoice["discounts"]]
+        return invoice
+
+
+class InvoicePayments(Resource):
+    """https://docs.stripe.com/api/invoice-payment/list (API 2025-03-31.basil on): which
+    PaymentIntent paid which invoice, filtered by `invoice` or by
+    `payment[type]=payment_intent&payment[payment_intent]=...`."""
+
+    object_name = "invoice_payment"
+
+    @route("GET", "invoice_payments")
+    def list(self, params: dict) -> dict:
+        invoice = params.get("invoice")
+        payment = params.get("payment") or {}
+        if payment and payment.get("type") != "payment_intent":
+            raise StripeError(400, "Invalid payment[type].", param="payment[type]", saved=False)
+        intent = payment.get("payment_intent")
+        return list_page(
+            self.objects.values(),
+            params,
+            "/v1/invoice_payments",
+            match=lambda p: (
+                (not invoice or p["invoice"] == invoice)
+                and (not intent or p["payment"].get("payment_intent") == intent)
+            ),
+        )
+
+
 RESOURCES = [
     Transfers,
     Accounts,
@@ -998,6 +1069,9 @@ RESOURCES = [
     Coupons,
     PromotionCodes,
     CheckoutSessions,
+    Refunds,
+    Invoices,
+    InvoicePayments,
 ]
 
 
@@ -1112,6 +1186,14 @@ class FakeStripe:
         with self._lock:
             self.store.setdefault("payment_intent", {})[payment_intent["id"]] = payment_intent
         return payment_intent
+
+    def add_object(self, obj: dict) -> dict:
+        """Store a Stripe object a test built (a refund, an invoice, a discount, an invoice
+        payment: tests/fixtures/stripe builds them from Stripe's examples) so the routes above
+        answer it as Stripe would; returns it."""
+        with self._lock:
+            self.store.setdefault(obj["object"], {})[obj["id"]] = json.loads(json.dumps(obj))
+        return obj
 
     @property
     def coupons(self) -> list[dict]:

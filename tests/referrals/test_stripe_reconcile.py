@@ -14,6 +14,7 @@ from referrals.services.orders import order_ingest
 from referrals.stripe import tasks
 from referrals.stripe.events import stripe_event_record
 from referrals.stripe.reconcile import stripe_reconcile, stripe_reconcile_last
+from tests.fixtures import stripe as fx
 
 pytestmark = pytest.mark.django_db
 
@@ -179,5 +180,31 @@ def test_subscription_payments_are_matched_through_their_invoice(
     report = stripe_reconcile(since=since())
 
     assert Order.objects.get(external_id="in_sub_1").subscription_id == "sub_9"
+    assert report.missing_orders == []
+    assert report.unknown_orders == []
+
+
+@pytest.mark.parametrize("linked_by", ["invoice_payment.paid", "payment_intent.succeeded"])
+def test_basil_subscription_payments_are_matched_through_the_links_events_made(
+    fake_stripe, django_capture_on_commit_callbacks, rep_code, linked_by
+):
+    # API 2025-03-31.basil: neither the invoice nor the PaymentIntent names the other.
+    pi = fake_stripe.add_payment_intent(amount=2_000)
+    invoice = fx.invoice(subscription="sub_9", amount_paid=2_000)
+    payment = fake_stripe.add_object(
+        fx.invoice_payment(invoice=invoice["id"], payment_intent=pi["id"], amount=2_000)
+    )
+    sent = [fake_stripe.add_event("invoice.paid", invoice, api_version=fx.CURRENT)]
+    if linked_by == "invoice_payment.paid":
+        sent.append(fake_stripe.add_event(linked_by, payment, api_version=fx.CURRENT))
+    else:
+        sent.append(fake_stripe.add_event(linked_by, pi, api_version=fx.CURRENT))
+    with django_capture_on_commit_callbacks(execute=True):
+        for event in sent:
+            stripe_event_record(event)
+
+    report = stripe_reconcile(since=since())
+
+    assert Order.objects.get().external_id == invoice["id"]
     assert report.missing_orders == []
     assert report.unknown_orders == []

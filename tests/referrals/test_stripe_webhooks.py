@@ -561,3 +561,13 @@ def test_refunds_are_recorded_oldest_first_whatever_order_the_list_gives(
     entries = order.commissions.get().ledger.filter(kind=LedgerEntry.Kind.REVERSED)
     # re_a (the older) first: 235 by proportion; re_b completes the refund and takes the rest.
     assert list(entries.order_by("pk").values_list("amount", flat=True)) == [-235, -765]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_answer_says_what_became_of_an_event_applied_at_once(client, rep_code):
+    # Committed for real, as in production: the in-process task applies it at the commit.
+    payload = event("payment_intent.succeeded", payment_intent(code=rep_code.code))
+
+    response = post(client, payload)
+
+    assert response.json() == {"received": True, "duplicate": False, "status": "processed"}
