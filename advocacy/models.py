@@ -175,6 +175,10 @@ class Advocate(models.Model):
     stripe_details_submitted = models.BooleanField(default=False, editable=False)
     stripe_payouts_enabled = models.BooleanField(default=False, editable=False)
     stripe_requirements_due = models.JSONField(default=list, blank=True, editable=False)
+    # Requirements whose deadline passed (payouts stop until they are met), and why Stripe has
+    # disabled the account, if it has (Stripe's code, e.g. "requirements.past_due").
+    stripe_requirements_past_due = models.JSONField(default=list, blank=True, editable=False)
+    stripe_disabled_reason = models.CharField(max_length=64, blank=True, editable=False)
     stripe_account_updated_at = models.DateTimeField(null=True, blank=True, editable=False)
     joined_at = models.DateTimeField(null=True, blank=True)
     terms_accepted_at = models.DateTimeField(null=True, blank=True)

@@ -13,6 +13,7 @@ NOT_STARTED = "not_started"
 DETAILS_NEEDED = "details_needed"
 PENDING = "pending_verification"
 ENABLED = "payouts_enabled"
+PAUSED = "payouts_paused"
 
 # Stripe's requirement names (https://docs.stripe.com/connect/required-verification-information)
 # by prefix, most specific first, as an advocate would say them.
@@ -54,6 +55,43 @@ def requirement_in_words(name: str) -> str:
     return last[:1].upper() + last[1:] if last else "More details"
 
 
+# Why Stripe disabled an account (`requirements.disabled_reason`), as the advocate should hear it.
+_DISABLED_WORDS = {
+    "requirements.past_due": (
+        "Stripe has paused your payouts: some details were due and have not been given yet."
+    ),
+    "requirements.pending_verification": (
+        "Stripe is checking the details you gave; your payouts start as soon as it has."
+    ),
+    "action_required.requested_capabilities": (
+        "Stripe needs you to confirm how you want to be paid before payouts can start."
+    ),
+    "listed": "Stripe is reviewing your account; your payouts are paused until it has.",
+    "under_review": "Stripe is reviewing your account; your payouts are paused until it has.",
+    "platform_paused": (
+        "Payouts to your Stripe account are paused by the programme. Contact the programme "
+        "team to find out why."
+    ),
+}
+_REJECTED_WORDS = (
+    "Stripe has closed this account for payouts. Contact the programme team to be paid another way."
+)
+_OTHER_WORDS = "Stripe has paused your payouts. Open your Stripe account to see what it needs."
+
+
+def disabled_reason_in_words(code: str) -> str:
+    """Stripe's reason for disabling an account, in a sentence; "" when it isn't disabled."""
+    if not code:
+        return ""
+    if code.startswith("rejected."):
+        return _REJECTED_WORDS
+    return _DISABLED_WORDS.get(code, _OTHER_WORDS)
+
+
+def _in_words(names: list[str]) -> list[str]:
+    return list(dict.fromkeys(requirement_in_words(name) for name in names))
+
+
 @dataclass(frozen=True)
 class StripeConnectStatus:
     state: str
@@ -61,6 +99,8 @@ class StripeConnectStatus:
     badge: str  # the badge modifier: badge-<badge>
     explanation: str
     requirements: list[str] = field(default_factory=list)
+    # Requirements past their deadline: Stripe pays nothing until they are given.
+    overdue: list[str] = field(default_factory=list)
 
     @property
     def can_continue(self) -> bool:
@@ -76,30 +116,42 @@ def stripe_connect_status(advocate: Advocate) -> StripeConnectStatus:
             badge="neutral",
             explanation="Set up payouts with Stripe to be paid straight into your bank account.",
         )
-    words = list(dict.fromkeys(requirement_in_words(r) for r in advocate.stripe_requirements_due))
+    overdue = _in_words(advocate.stripe_requirements_past_due)
+    words = [w for w in _in_words(advocate.stripe_requirements_due) if w not in overdue]
+    paused = disabled_reason_in_words(advocate.stripe_disabled_reason)
     if advocate.stripe_payouts_enabled:
         return StripeConnectStatus(
             state=ENABLED,
             label="Payouts enabled",
             badge="success",
             explanation=(
-                "Stripe will soon need a few more details to keep your payouts going."
+                "Some details Stripe asked for are overdue: give them now or Stripe will pause "
+                "your payouts."
+                if overdue
+                else "Stripe will soon need a few more details to keep your payouts going."
                 if words
                 else "Your Stripe account is ready: payouts go straight to it."
             ),
             requirements=words,
+            overdue=overdue,
         )
-    if words or not advocate.stripe_details_submitted:
+    if words or overdue or not advocate.stripe_details_submitted:
         return StripeConnectStatus(
             state=DETAILS_NEEDED,
             label="Details needed",
-            badge="warning",
-            explanation=(
+            badge="error" if overdue else "warning",
+            explanation=paused
+            or (
                 "Stripe needs a few more details before it can pay you."
                 if advocate.stripe_details_submitted
                 else "You started setting up your Stripe account; finish it to be paid."
             ),
             requirements=words,
+            overdue=overdue,
+        )
+    if paused and advocate.stripe_disabled_reason != "requirements.pending_verification":
+        return StripeConnectStatus(
+            state=PAUSED, label="Payouts paused", badge="error", explanation=paused
         )
     return StripeConnectStatus(
         state=PENDING,

@@ -147,7 +147,10 @@ def stripe_account_sync(*, account: dict, as_of: datetime) -> tuple[int, int]:
     newer than `as_of`. Returns (advocates updated, advocates whose state was newer)."""
     account_id = account.get("id") if isinstance(account.get("id"), str) else ""
     requirements = account.get("requirements") or {}
-    due = [item for item in requirements.get("currently_due") or [] if isinstance(item, str)]
+    due = _names(requirements.get("currently_due"))
+    past_due = _names(requirements.get("past_due"))
+    disabled_reason = requirements.get("disabled_reason")
+    disabled_reason = disabled_reason[:64] if isinstance(disabled_reason, str) else ""
     updated = stale = 0
     if not account_id:
         return updated, stale
@@ -158,14 +161,23 @@ def stripe_account_sync(*, account: dict, as_of: datetime) -> tuple[int, int]:
         advocate.stripe_details_submitted = bool(account.get("details_submitted"))
         advocate.stripe_payouts_enabled = bool(account.get("payouts_enabled"))
         advocate.stripe_requirements_due = due
+        advocate.stripe_requirements_past_due = past_due
+        advocate.stripe_disabled_reason = disabled_reason
         advocate.stripe_account_updated_at = as_of
         advocate.save(
             update_fields=[
                 "stripe_details_submitted",
                 "stripe_payouts_enabled",
                 "stripe_requirements_due",
+                "stripe_requirements_past_due",
+                "stripe_disabled_reason",
                 "stripe_account_updated_at",
             ]
         )
         updated += 1
     return updated, stale
+
+
+def _names(value) -> list[str]:
+    """A requirements list as Stripe sends it, keeping only well-formed names."""
+    return [item for item in value or [] if isinstance(item, str)]
