@@ -19,9 +19,9 @@ from django.db import transaction
 from django.db.models import Sum
 
 from advocacy.models import Advocate
+from referrals.ledger_selectors import payable_balance, payable_balances
 from referrals.models import Commission, LedgerEntry, Payout, PayoutBatch
 from referrals.payouts.services import payout_batch_build
-from referrals.services.ledger import payable_balance, payable_balances
 
 from .datagen import payout_data
 from .report import Figure, Target

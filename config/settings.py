@@ -289,6 +289,9 @@ STREETTEAM_SANDBOX_STORE = env.bool("STREETTEAM_SANDBOX_STORE", default=DEBUG)
 # Seconds between flushes of the in-process click buffer; 0 disables the flusher thread (tests
 # drain explicitly). Ignored when STREETTEAM_CLICK_BUFFER_URL points at Redis.
 STREETTEAM_CLICK_FLUSH_SECONDS = env.float("STREETTEAM_CLICK_FLUSH_SECONDS", default=1.0)
+# With the Redis buffer: how long a web process gathers clicks before one RPUSH sends them all
+# (a hard crash loses at most that much; 0 = one RPUSH on each request).
+STREETTEAM_CLICK_PUSH_SECONDS = env.float("STREETTEAM_CLICK_PUSH_SECONDS", default=0.05)
 STREETTEAM_CLICK_BUFFER_URL = env.str("STREETTEAM_CLICK_BUFFER_URL", default="")
 # Seconds /r/<CODE> answers from the cache; edits to codes, advocates, programmes and campaign
 # pages invalidate it at once (referrals.links.cache). Several workers need a shared cache

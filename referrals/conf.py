@@ -41,6 +41,10 @@ class AppSettings:
         return self._setting("STREETTEAM_CLICK_FLUSH_SECONDS", 1.0)
 
     @property
+    def CLICK_PUSH_SECONDS(self) -> float:
+        return self._setting("STREETTEAM_CLICK_PUSH_SECONDS", 0.05)
+
+    @property
     def CLICK_BUFFER_URL(self) -> str:
         return self._setting("STREETTEAM_CLICK_BUFFER_URL", "")
 

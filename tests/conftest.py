@@ -23,6 +23,8 @@ def _test_settings(settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     # No background flusher thread: tests drain the click buffer explicitly.
     settings.STREETTEAM_CLICK_FLUSH_SECONDS = 0
+    # The Redis buffer pushes on the request (tests that gather clicks say so themselves).
+    settings.STREETTEAM_CLICK_PUSH_SECONDS = 0
     settings.STREETTEAM_CLICK_BUFFER_URL = ""
     settings.STREETTEAM_SANDBOX_STORE = True
     settings.SITE_URL = "https://streetteam.test"

@@ -3,14 +3,9 @@
 
 One row per (kind, reference) is a database constraint (`ledger_once_per_reference`): writing
 the same movement twice raises IntegrityError, which callers guard with their own locks or
-savepoints. Reads (balances, "payable") are in `referrals.ledger_selectors`; the two re-exported
-below are for callers outside the app's code that still import them from here (bench/).
+savepoints. Reads (balances, "payable") are in `referrals.ledger_selectors`.
 """
 
-from referrals.ledger_selectors import (  # noqa: F401 (re-exported, see the docstring)
-    payable_balance,
-    payable_balances,
-)
 from referrals.models import Commission, LedgerEntry
 
 Kind = LedgerEntry.Kind

@@ -1,6 +1,8 @@
 """The Redis click buffer against a real redis-server (tests/redis_server.py): restarts, failed
 drains, crashed drains, and what /r/ asks of Redis."""
 
+import time
+
 import pytest
 import redis
 
@@ -237,3 +239,72 @@ def test_the_redis_cache_reuses_one_client(redis_cache):
     assert cache.get_many(["k", "missing"]) == {"k": {"a": 1}}
     cache.add("n", 1)
     assert cache.incr("n") == 2
+
+
+# Gathering: with STREETTEAM_CLICK_PUSH_SECONDS a web process sends its clicks in batches ------
+
+
+@pytest.fixture
+def gathering(redis_buffer, settings):
+    """Clicks gathered in the process; the pusher thread's interval is long enough that only
+    the test sends them (push_gathered, as the thread and exit do)."""
+    settings.STREETTEAM_CLICK_PUSH_SECONDS = 3600
+    return redis_buffer
+
+
+def test_a_gathering_redirect_waits_on_one_cache_read_and_no_push(
+    gathering, redis_cache, client, rep_code
+):
+    assert client.get(f"/r/{rep_code.code}").status_code == 302  # fills the entry
+    gathering.config_resetstat()
+
+    for _ in range(10):
+        assert client.get(f"/r/{rep_code.code}").status_code == 302
+
+    assert redis_commands(gathering) == {"mget": 10}
+    assert get_click_buffer().push_gathered() == 11
+    assert redis_commands(gathering) == {"mget": 10, "rpush": 1}
+    assert clicks_drain() == 11
+
+
+def test_gathered_clicks_count_and_drain_before_they_reach_redis(gathering, rep_code):
+    for n in range(3):
+        _click(rep_code, n)
+
+    assert gathering.llen("streetteam:clicks") == 0
+    assert len(get_click_buffer()) == 3
+    assert clicks_drain() == 3  # the drain sends this process's clicks first
+    assert Click.objects.filter(rep_code=rep_code).count() == 3
+
+
+def test_clicks_gathered_while_redis_is_away_are_kept_in_order(gathering, rep_code, monkeypatch):
+    for n in range(3):
+        _click(rep_code, n)
+    buffer = get_click_buffer()
+
+    def refused(*args, **kwargs):
+        raise redis.ConnectionError("Redis is away")
+
+    monkeypatch.setattr(buffer._redis, "rpush", refused)
+    with pytest.raises(redis.ConnectionError):
+        buffer.push_gathered()
+    monkeypatch.undo()
+
+    assert buffer.push_gathered() == 3
+    assert clicks_drain() == 3
+    assert list(Click.objects.order_by("pk").values_list("visitor_id", flat=True)) == [
+        "v0",
+        "v1",
+        "v2",
+    ]
+
+
+def test_the_pusher_thread_sends_the_gathered_clicks_on_its_own(redis_buffer, settings, rep_code):
+    settings.STREETTEAM_CLICK_PUSH_SECONDS = 0.01
+    _click(rep_code)
+
+    deadline = time.monotonic() + 5
+    while redis_buffer.llen("streetteam:clicks") == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+    assert redis_buffer.llen("streetteam:clicks") == 1
