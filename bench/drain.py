@@ -2,7 +2,7 @@
 
 Ours: `clicks_drain`, called until the Redis buffer is empty, as the `clicks` Celery queue runs
 it: per batch of STREETTEAM_CLICK_BATCH_SIZE clicks, the Lua pop onto the processing list, the
-JSON decoding, the Click rows' `bulk_create` and the batch's daily counts (ClickDaily) in one
+JSON decoding, the Click rows' COPY and the batch's daily counts (ClickDaily) in one
 transaction, then the ack.
 
 The clicks are queued beforehand, untimed, over a few hundred codes of the base programme: in
@@ -232,7 +232,7 @@ def drain_figure(
     ids: dict[str, list[tuple[int, int]]] = {"ours": [], "baseline": []}
     per_round = clicks // rounds
     # An untimed first round of one batch a side (the drain's first call loads its Lua script,
-    # the first COPY and bulk_create warm their paths); its rows are checked like the others.
+    # the first COPYs warm their paths); its rows are checked like the others.
     plan = [("warm-up", batch_size)] + [
         (f"round {n + 1}/{rounds}", per_round) for n in range(rounds)
     ]
