@@ -33,7 +33,7 @@ from .report import Figure, Target
 
 ORDERS = 3_000
 WORKERS = 2  # processes, like the bench server's gunicorn workers
-TARGET_PER_SECOND = 200  # "hundreds per second" (DESIGN.md, Performance)
+TARGET_PER_SECOND = 200  # "hundreds per second" (bench/README.md, the figures)
 
 
 def _visitor(n: int) -> str:

@@ -1,6 +1,6 @@
 """factory_boy factories for the suite (cookiecutter-django `users/tests/factories.py` style).
 
-`ProgrammeFactory` is the programme every rule in DESIGN.md is described against: active, EUR,
+`ProgrammeFactory` is the programme the money rules are described against: active, EUR,
 20% off for the shopper, 10% commission for the advocate, a 30-day hold and a 30-day window.
 """
 
