@@ -114,14 +114,37 @@ def test_unpublished_campaign_page_is_not_used(client, rep_code, campaign_page):
     assert response["Location"] == f"/?ref={rep_code.code}"
 
 
-def test_redirects_to_the_merchants_landing_url_with_ref(client):
-    programme = ProgrammeFactory(landing_url="https://shop.example.com/spring?utm_source=st")
+def test_redirects_to_the_merchants_landing_url_with_its_own_parameters(client):
+    # st_code, not ref: `ref` is a name other tools put on shop URLs too, and the merchant script
+    # trusts only what Streetteam writes (the code, the programme's window, the visitor id).
+    programme = ProgrammeFactory(
+        landing_url="https://shop.example.com/spring?utm_source=st", attribution_window_days=7
+    )
     rep = RepCodeFactory(advocate=AdvocateFactory(programme=programme))
     response = client.get(f"/r/{rep.code.lower()}")
     visitor = response.cookies["st_vid"].value
     assert response["Location"] == (
-        f"https://shop.example.com/spring?utm_source=st&ref={rep.code}&st_vid={visitor}"
+        f"https://shop.example.com/spring?utm_source=st&st_code={rep.code}&st_win=7"
+        f"&st_vid={visitor}"
     )
+    # The script keeps the referral exactly as long as our own cookie does.
+    assert int(response.cookies[COOKIE]["max-age"]) == 7 * 24 * 60 * 60
+
+
+def test_a_changed_window_reaches_the_merchant_link_at_once(client):
+    programme = ProgrammeFactory(landing_url="https://shop.example.com/", attribution_window_days=7)
+    rep = RepCodeFactory(advocate=AdvocateFactory(programme=programme))
+    assert "&st_win=7&" in client.get(f"/r/{rep.code}")["Location"]
+    programme.attribution_window_days = 3
+    programme.save()
+    assert "&st_win=3&" in client.get(f"/r/{rep.code}")["Location"]
+
+
+def test_our_own_pages_keep_the_plain_ref(client, rep_code, campaign_page):
+    location = client.get(f"/r/{rep_code.code}")["Location"]
+    assert "st_code" not in location
+    assert "st_win" not in location
+    assert "st_vid" not in location  # our pages read the visitor id from our own cookie
 
 
 @pytest.mark.parametrize(
