@@ -15,6 +15,7 @@ from referrals.conf import app_settings
 from referrals.links.cookies import set_referral_cookie
 from referrals.links.landing import MERCHANT_VISITOR_PARAM
 from referrals.links.redirect import redirect_resolve
+from referrals.links.selectors import shop_for_unusable_code
 
 # What django.views.decorators.cache.never_cache sets, written directly: Django parses and
 # re-sorts Cache-Control and formats the date on every call, and /r/ answers every click (what
@@ -62,7 +63,13 @@ def referral_redirect(request, code: str):
         return response
     target = redirect.target
     if target is None:
-        return render(request, "referrals/code_not_found.html", {"code": code[:32]}, status=404)
+        shop = shop_for_unusable_code(redirect.programme_id, request.GET.get("to", ""))
+        return render(
+            request,
+            "referrals/code_not_found.html",
+            {"code": code[:32], "merchant_shop": shop},
+            status=404,
+        )
     url = target.url
     if target.external:
         # The merchant's site can't read our cookie: hand it the visitor id, which its checkout
