@@ -233,7 +233,7 @@ if not DEBUG:
 # ------------------------------------------------------------------------------
 # Content Security Policy (django-csp), enforced in development too so a violation shows up
 # before production. Templates carry no inline script, <style> or style="" (per-item values
-# travel in data- attributes that static/js/streetteam.js applies).
+# travel in data- attributes that static/js/site.js applies).
 # https://django-csp.readthedocs.io/en/latest/configuration.html
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {

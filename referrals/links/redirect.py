@@ -18,10 +18,13 @@ from referrals.links.clicks import click_record
 @dataclass(frozen=True)
 class Redirect:
     """The answer for one request: `wait` seconds when the IP is blocked (429), else `target`
-    (None: unknown or unusable code, 404). A click was queued when there is a target."""
+    (None: unknown or unusable code, 404). A click was queued when there is a target.
+    `programme_id`: for an unusable code, the programme it belongs to (the 404 page can still
+    offer that programme's shop)."""
 
     target: CodeCard | None = None
     wait: int | None = None
+    programme_id: int | None = None
 
 
 def redirect_resolve(
@@ -37,7 +40,7 @@ def redirect_resolve(
     card = card_load(lookup)
     if card is None or card.unusable:
         ratelimit.record_miss("redirect_miss", ip)
-        return Redirect()
+        return Redirect(programme_id=card.programme_id if card else None)
     click_record(
         rep_code_id=card.rep_code_id,
         advocate_id=card.advocate_id,

@@ -2,11 +2,13 @@
 and a visitor's last click."""
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from advocacy.models import Programme
 from advocacy.offers import offer_summary
 from referrals.links.cache import CodeCard, card_load, card_lookup
 from referrals.links.cookies import referral_from_request
+from referrals.links.landing import merchant_landing
 from referrals.models import Click
 from referrals.services.codes import repcode_find, repcode_unusable_reason
 
@@ -16,6 +18,32 @@ def referral_target(code: str) -> CodeCard | None:
     404). From the cache when it can (no query on a warm cache); see referrals.links.cache."""
     card = card_load(card_lookup(code))
     return None if card is None or card.unusable else card
+
+
+@dataclass(frozen=True)
+class ShopOffer:
+    url: str
+    host: str
+
+
+def shop_for_unusable_code(programme_id: int | None, hint: str = "") -> ShopOffer | None:
+    """The merchant page a shopper whose link didn't work can still shop on, or None (our home
+    page, then). An unknown code has no programme, so: the code's own programme when the code
+    exists but can't be used; else the programme the link names with ?to=<slug>; else the only
+    active programme with a landing URL. Only active programmes, only their landing URL as set
+    (never from the request, so no open redirect)."""
+    active = Programme.objects.filter(status=Programme.Status.ACTIVE).exclude(landing_url="")
+    if programme_id is not None:
+        candidates = active.filter(pk=programme_id)
+    else:
+        candidates = active
+        if hint and len(hint) <= 60 and active.filter(slug=hint).exists():
+            candidates = active.filter(slug=hint)
+    programmes = list(candidates.only("pk", "landing_url")[:2])
+    if len(programmes) != 1:
+        return None
+    url = merchant_landing(programmes[0])
+    return ShopOffer(url=url, host=urlsplit(url).hostname or url) if url else None
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,9 @@ from django.views.decorators.http import require_http_methods
 from referrals import ratelimit
 from referrals.conf import app_settings
 from referrals.links.cookies import set_referral_cookie
+from referrals.links.landing import MERCHANT_VISITOR_PARAM
 from referrals.links.redirect import redirect_resolve
+from referrals.links.selectors import shop_for_unusable_code
 
 # What django.views.decorators.cache.never_cache sets, written directly: Django parses and
 # re-sorts Cache-Control and formats the date on every call, and /r/ answers every click (what
@@ -61,12 +63,20 @@ def referral_redirect(request, code: str):
         return response
     target = redirect.target
     if target is None:
-        return render(request, "referrals/code_not_found.html", {"code": code[:32]}, status=404)
+        shop = shop_for_unusable_code(redirect.programme_id, request.GET.get("to", ""))
+        return render(
+            request,
+            "referrals/code_not_found.html",
+            {"code": code[:32], "merchant_shop": shop},
+            status=404,
+        )
     url = target.url
     if target.external:
         # The merchant's site can't read our cookie: hand it the visitor id, which its checkout
         # passes back to POST /api/v1/orders so the order is attributed to this click.
-        url += f"&st_vid={visitor_id}"
+        # The programme's window is already there (st_win), so the script keeps the referral
+        # exactly as long as the cookie below.
+        url += f"&{MERCHANT_VISITOR_PARAM}={visitor_id}"
     response = HttpResponseRedirect(url)
     set_referral_cookie(
         response,

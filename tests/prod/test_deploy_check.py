@@ -80,6 +80,17 @@ def test_pages_carry_a_policy_without_unsafe_inline(client, campaign_page):
 
 
 @pytest.mark.django_db
+def test_pages_load_our_site_script_and_never_the_merchant_link_script(client, campaign_page):
+    # Two scripts, two names: static/js/site.js is ours (the one script-src 'self' lets run),
+    # static/streetteam-merchant.js (and its old name static/streetteam.js) is for merchants.
+    for path in ["/account/login/", campaign_page.url, "/shop/"]:
+        page = client.get(path).text
+        assert '<script src="/static/js/site.js" defer></script>' in page, path
+        assert "streetteam.js" not in page, path
+        assert "streetteam-merchant.js" not in page, path
+
+
+@pytest.mark.django_db
 def test_wagtail_admin_gets_inline_scripts_and_same_origin_frames_and_nothing_more(
     client, django_user_model
 ):

@@ -422,18 +422,30 @@ def test_a_merchant_landing_gets_the_code_and_visitor_id(client, rep_code):
     response = client.get(f"/r/{rep_code.code}")
     assert response.status_code == 302
     location = response["Location"]
-    assert location.startswith(f"https://shop.example.com/welcome?ref={rep_code.code}&st_vid=")
+    assert location.startswith(
+        f"https://shop.example.com/welcome?st_code={rep_code.code}&st_win=30&st_vid="
+    )
     assert location.rsplit("st_vid=", 1)[1] == response.cookies["st_vid"].value
 
 
 def test_the_link_script_is_served(client):
     from django.contrib.staticfiles import finders
 
-    path = finders.find("streetteam.js")
+    path = finders.find("streetteam-merchant.js")
     assert path is not None
     source = open(path).read()  # noqa: PTH123
     assert "window.Streetteam" in source
     assert "data-streetteam-code" in source
+
+
+def test_the_link_scripts_old_name_serves_the_same_script():
+    # Stores that installed /static/streetteam.js before the rename keep working: a plain copy
+    # (a loader would run after DOMContentLoaded and lose the tag's data-window-days), pinned here.
+    from django.contrib.staticfiles import finders
+
+    current, old = finders.find("streetteam-merchant.js"), finders.find("streetteam.js")
+    assert old is not None
+    assert open(old, "rb").read() == open(current, "rb").read()  # noqa: PTH123
 
 
 # ------------------------------------------------------------------------------- customers

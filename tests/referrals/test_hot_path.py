@@ -92,7 +92,7 @@ def test_a_changed_landing_url_is_seen_at_once(client, rep_code):
     programme.landing_url = "https://shop.example/spring"
     programme.save()
     response = client.get(f"/r/{rep_code.code}")
-    assert response["Location"].startswith("https://shop.example/spring?ref=")
+    assert response["Location"].startswith("https://shop.example/spring?st_code=")
 
 
 def test_publishing_a_campaign_page_changes_where_links_land(client, rep_code, home_page):

@@ -114,14 +114,37 @@ def test_unpublished_campaign_page_is_not_used(client, rep_code, campaign_page):
     assert response["Location"] == f"/?ref={rep_code.code}"
 
 
-def test_redirects_to_the_merchants_landing_url_with_ref(client):
-    programme = ProgrammeFactory(landing_url="https://shop.example.com/spring?utm_source=st")
+def test_redirects_to_the_merchants_landing_url_with_its_own_parameters(client):
+    # st_code, not ref: `ref` is a name other tools put on shop URLs too, and the merchant script
+    # trusts only what Streetteam writes (the code, the programme's window, the visitor id).
+    programme = ProgrammeFactory(
+        landing_url="https://shop.example.com/spring?utm_source=st", attribution_window_days=7
+    )
     rep = RepCodeFactory(advocate=AdvocateFactory(programme=programme))
     response = client.get(f"/r/{rep.code.lower()}")
     visitor = response.cookies["st_vid"].value
     assert response["Location"] == (
-        f"https://shop.example.com/spring?utm_source=st&ref={rep.code}&st_vid={visitor}"
+        f"https://shop.example.com/spring?utm_source=st&st_code={rep.code}&st_win=7"
+        f"&st_vid={visitor}"
     )
+    # The script keeps the referral exactly as long as our own cookie does.
+    assert int(response.cookies[COOKIE]["max-age"]) == 7 * 24 * 60 * 60
+
+
+def test_a_changed_window_reaches_the_merchant_link_at_once(client):
+    programme = ProgrammeFactory(landing_url="https://shop.example.com/", attribution_window_days=7)
+    rep = RepCodeFactory(advocate=AdvocateFactory(programme=programme))
+    assert "&st_win=7&" in client.get(f"/r/{rep.code}")["Location"]
+    programme.attribution_window_days = 3
+    programme.save()
+    assert "&st_win=3&" in client.get(f"/r/{rep.code}")["Location"]
+
+
+def test_our_own_pages_keep_the_plain_ref(client, rep_code, campaign_page):
+    location = client.get(f"/r/{rep_code.code}")["Location"]
+    assert "st_code" not in location
+    assert "st_win" not in location
+    assert "st_vid" not in location  # our pages read the visitor id from our own cookie
 
 
 @pytest.mark.parametrize(
@@ -172,6 +195,63 @@ def test_deactivated_code_is_a_friendly_404(client, rep_code):
     rep_code.is_active = False
     rep_code.save()
     assert_friendly_404(client.get(f"/r/{rep_code.code}"))
+
+
+# The 404 page offers the merchant's shop when it can tell which one: a shopper with a mistyped
+# code may still buy, and type the right code at checkout.
+SHOP_BUTTON = "Go to the shop at"
+
+
+def shop_link(response) -> str | None:
+    import re
+
+    assert_friendly_404(response)
+    match = re.search(
+        r'<a class="btn btn-primary" href="([^"]*)"[^>]*>Go to the shop at', response.text
+    )
+    return match.group(1) if match else None
+
+
+def test_unknown_code_offers_the_only_merchant_shop(client):
+    ProgrammeFactory(landing_url="https://shop.example.com/spring?utm_source=st")
+    ProgrammeFactory(landing_url="")  # a programme on our own campaign page: no shop to offer
+    ProgrammeFactory(landing_url="https://old.example.com/", status=Programme.Status.ENDED)
+    response = client.get("/r/NOSUCHCODE")
+    assert shop_link(response) == "https://shop.example.com/spring?utm_source=st"
+    assert f"{SHOP_BUTTON} shop.example.com" in response.text
+    assert "Back to the home page" in response.text
+
+
+def test_unknown_code_with_several_merchant_shops_offers_the_one_the_link_names(client):
+    ProgrammeFactory(landing_url="https://a.example.com/", slug="alpha")
+    ProgrammeFactory(landing_url="https://b.example.com/", slug="beta")
+    assert shop_link(client.get("/r/NOSUCHCODE")) is None  # which one? our home page, then
+    assert shop_link(client.get("/r/NOSUCHCODE?to=beta")) == "https://b.example.com/"
+    assert shop_link(client.get("/r/NOSUCHCODE?to=gamma")) is None
+    assert shop_link(client.get("/r/NOSUCHCODE?to=https://evil.example")) is None
+
+
+def test_an_unusable_code_offers_its_own_programmes_shop(client):
+    mine = ProgrammeFactory(landing_url="https://mine.example.com/")
+    ProgrammeFactory(landing_url="https://other.example.com/", slug="other")
+    rep = RepCodeFactory(advocate=AdvocateFactory(programme=mine), is_active=False)
+    assert shop_link(client.get(f"/r/{rep.code}")) == "https://mine.example.com/"
+    assert shop_link(client.get(f"/r/{rep.code}?to=other")) == "https://mine.example.com/"
+
+
+def test_a_code_of_an_ended_programme_offers_no_shop(client):
+    ended = ProgrammeFactory(landing_url="https://old.example.com/", status=Programme.Status.ENDED)
+    ProgrammeFactory(landing_url="https://other.example.com/")
+    rep = RepCodeFactory(advocate=AdvocateFactory(programme=ended))
+    assert shop_link(client.get(f"/r/{rep.code}")) is None
+
+
+def test_a_landing_url_with_a_non_http_scheme_is_never_offered(client):
+    programme = ProgrammeFactory()
+    Programme.objects.filter(pk=programme.pk).update(landing_url="javascript:alert(1)")
+    response = client.get("/r/NOSUCHCODE")
+    assert shop_link(response) is None
+    assert "javascript:" not in response.text
 
 
 @pytest.mark.parametrize(
@@ -307,3 +387,15 @@ def test_every_answer_is_marked_never_to_be_cached_as_django_marks_it(
         assert {name: response[name] for name in ("Cache-Control", "Expires")} == (
             _never_cache_headers()
         )
+
+
+def test_the_merchants_shop_takes_the_demo_shops_place(client, settings):
+    from django.urls import reverse
+
+    settings.STREETTEAM_SANDBOX_STORE = True
+    demo = f'<a class="btn btn-primary" href="{reverse("sandbox_shop")}">Go to the shop</a>'
+    assert demo in client.get("/r/NOSUCHCODE").text
+    ProgrammeFactory(landing_url="https://shop.example.com/")
+    response = client.get("/r/NOSUCHCODE")
+    assert shop_link(response) == "https://shop.example.com/"
+    assert demo not in response.text

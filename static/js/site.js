@@ -1,4 +1,6 @@
-/* Streetteam: copy-to-clipboard for any [data-copy] button. No framework, no dependencies.
+/* Streetteam's own pages (templates/base.html; not the merchant link script, which is
+ * static/streetteam-merchant.js): copy-to-clipboard for any [data-copy] button. No framework,
+ * no dependencies.
  *
  *   <code id="rep-code">ANNA2024</code>
  *   <button type="button" data-copy data-copy-target="rep-code" hidden>Copy code</button>
