@@ -24,6 +24,7 @@ def payout_execute(*, payout_id: int) -> Payout:
         payout = (
             Payout.objects.select_for_update().select_related("batch", "advocate").get(pk=payout_id)
         )
+        _refuse_cancelled(payout)
         if payout.status in (Payout.Status.PAID, Payout.Status.FAILED):
             return payout
         if payout.batch.status != PayoutBatch.Status.EXECUTING:
@@ -63,6 +64,7 @@ def payout_mark_paid(*, payout_id: int, actor, reference: str = "") -> Payout:
     payout = (
         Payout.objects.select_for_update().select_related("batch", "advocate").get(pk=payout_id)
     )
+    _refuse_cancelled(payout)
     if payout.status == Payout.Status.PAID:
         return payout
     if (
@@ -85,6 +87,7 @@ def payout_mark_failed(*, payout_id: int, actor, reason: str) -> Payout:
     if not actor.has_perm(APPROVE_PERMISSION):
         raise ServiceError("permission_denied", "You don't have permission to change payouts.")
     payout = Payout.objects.select_for_update().select_related("batch").get(pk=payout_id)
+    _refuse_cancelled(payout)
     if payout.status not in (Payout.Status.PENDING, Payout.Status.PROCESSING):
         raise ServiceError("payout_final", "This payout is already settled.")
     _payout_fail(payout, reason, actor=actor)
@@ -99,6 +102,7 @@ def payout_retry(*, payout_id: int, actor) -> Payout:
     failed = (
         Payout.objects.select_for_update().select_related("batch", "advocate").get(pk=payout_id)
     )
+    _refuse_cancelled(failed)
     if failed.status != Payout.Status.FAILED:
         raise ServiceError("payout_not_failed", "Only a failed payout can be retried.")
     if Payout.objects.filter(retry_of=failed).exists():
@@ -141,6 +145,16 @@ def payout_retry(*, payout_id: int, actor) -> Payout:
     if batch.backend != PayoutBatch.Backend.MANUAL:
         enqueue_on_commit("referrals.tasks.payout_execute", retry.pk)
     return retry
+
+
+def _refuse_cancelled(payout: Payout) -> None:
+    """A cancelled payout is final: its batch was cancelled and its money given back."""
+    if payout.status == Payout.Status.CANCELLED:
+        raise ServiceError(
+            "payout_cancelled",
+            "This payout was cancelled with its batch; its money is back in the advocate's "
+            "balance for the next batch.",
+        )
 
 
 def _payout_paid(payout: Payout, *, reference: str, actor) -> None:
