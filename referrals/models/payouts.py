@@ -95,6 +95,9 @@ class Payout(models.Model):
         "self", on_delete=models.PROTECT, related_name="retry", null=True, blank=True
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # When it was committed as processing (the backend about to be called): a payout still
+    # processing long after is stuck, and payouts.services.recovery asks the backend about it.
+    processing_at = models.DateTimeField(null=True, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -46,7 +46,11 @@ def payout_execute(*, payout_id: int) -> Payout:
                 )
                 return payout
             else:
-                payout_transition(payout=payout, to=Payout.Status.PROCESSING)
+                payout_transition(
+                    payout=payout,
+                    to=Payout.Status.PROCESSING,
+                    update={"processing_at": timezone.now()},
+                )
     if refusal is not None:
         raise refusal
     # Committed as processing: from here a crash is recovered by calling again with the same key.
@@ -77,6 +81,7 @@ def payout_mark_paid(*, payout_id: int, actor, reference: str = "") -> Payout:
         _refuse_cancelled(payout)
         if payout.status == Payout.Status.PAID:
             return payout
+        _refuse_in_flight(payout)
         if (
             payout.status != Payout.Status.PENDING
             or payout.batch.status != PayoutBatch.Status.EXECUTING
@@ -103,6 +108,7 @@ def payout_mark_failed(*, payout_id: int, actor, reason: str) -> Payout:
     _refuse_cancelled(payout)
     if payout.status not in (Payout.Status.PENDING, Payout.Status.PROCESSING):
         raise ServiceError("payout_final", "This payout is already settled.")
+    _refuse_in_flight(payout)
     _payout_fail(payout, reason, actor=actor)
     return payout
 
@@ -187,6 +193,21 @@ def _advocate_refusal(payout: Payout, *, actor, operation: str) -> ServiceError 
         f"This advocate is {advocate.status}: their payouts are not sent. The money stays in "
         "their balance until they are active again.",
     )
+
+
+def _refuse_in_flight(payout: Payout) -> None:
+    """A backend payout in processing may have reached the advocate: only the backend knows,
+    so no one settles it by hand (marked failed, its money would be paid a second time)."""
+    if (
+        payout.status == Payout.Status.PROCESSING
+        and payout.batch.backend != PayoutBatch.Backend.MANUAL
+    ):
+        raise ServiceError(
+            "payout_in_flight",
+            "This payout is being sent through Stripe and the transfer may already have gone "
+            "out, so it can't be settled by hand. The stuck-payout recovery asks Stripe and "
+            "settles it (it runs by itself; `manage.py payouts_recover_stuck` runs it now).",
+        )
 
 
 def _refuse_cancelled(payout: Payout) -> None:
