@@ -7,6 +7,7 @@ Decimals. Nothing here knows about orders or commissions (that is `referrals`).
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
@@ -145,6 +146,33 @@ class Programme(models.Model):
 
     def get_join_url(self) -> str:
         return reverse("programme_join", kwargs={"slug": self.slug})
+
+    def has_money_recorded(self) -> bool:
+        """A commission or a ledger entry of one of its advocates exists. (By the reverse
+        relations' names: advocacy imports nothing of referrals, decision 0002.)"""
+        advocates = Advocate.objects.filter(programme_id=self.pk)
+        return (
+            advocates.filter(commissions__isnull=False).exists()
+            or advocates.filter(ledger__isnull=False).exists()
+        )
+
+    def currency_change_refusal(self, currency: str) -> str:
+        """Why the currency can't become `currency`, or "". Once money was recorded in the
+        programme's currency, a change would strand it: the payout build and the advocates'
+        figures read the programme's currency."""
+        stored = Programme.objects.filter(pk=self.pk).values_list("currency", flat=True).first()
+        if self.pk is None or stored in (None, currency) or not self.has_money_recorded():
+            return ""
+        return (
+            f"The currency can't change: advocates have already earned money in {stored} in "
+            "this programme. Start a new programme for another currency."
+        )
+
+    def clean(self):
+        super().clean()
+        refusal = self.currency_change_refusal(self.currency)
+        if refusal:
+            raise ValidationError({"currency": refusal})
 
 
 class Advocate(models.Model):

@@ -14,6 +14,7 @@ from advocacy.iban import validate_iban
 from advocacy.models import Advocate, Programme, RepCode
 from advocacy.tasks import payout_details_changed_email
 from kernel.errors import ServiceError
+from kernel.money import CURRENCY_EXPONENTS
 
 logger = logging.getLogger(__name__)
 
@@ -274,3 +275,20 @@ def customers_upsert(*, rows: list[dict], source: str = "api") -> dict:
         batch_size=500,
     )
     return {"created": len(by_email) - len(existing), "updated": len(existing)}
+
+
+@transaction.atomic
+def programme_currency_change(*, programme_id: int, currency: str, actor=None) -> Programme:
+    """Change a programme's currency, refused (`currency_locked`) once money was recorded in
+    it: commissions and ledger entries stay in the currency they were earned in."""
+    programme = Programme.objects.select_for_update().get(pk=programme_id)
+    if currency not in CURRENCY_EXPONENTS:
+        raise ServiceError(
+            "currency_invalid", f"Unsupported currency {currency!r}.", field="currency"
+        )
+    refusal = programme.currency_change_refusal(currency)
+    if refusal:
+        raise ServiceError("currency_locked", refusal, field="currency")
+    programme.currency = currency
+    programme.save(update_fields=["currency"])
+    return programme

@@ -5,7 +5,7 @@ queues; past one machine they are split per queue (README, "Production deploymen
 
 - `clicks`: the click drain, every few seconds, in batches of thousands;
 - `webhooks`: applying stored Stripe events, so a burst of events never waits behind other work;
-- `payouts`: money leaving (one task per payout) and the emails about it;
+- `payouts`: money leaving (one task per payout), the stuck-payout recovery and the emails;
 - `default`: everything else, including any new task nobody routed on purpose.
 """
 
@@ -30,6 +30,7 @@ app.conf.task_routes = {
     "referrals.tasks.stripe_event_*": {"queue": "webhooks"},
     "referrals.tasks.payout_execute": {"queue": "payouts"},
     "referrals.tasks.payout_email": {"queue": "payouts"},
+    "referrals.tasks.payouts_recover_stuck": {"queue": "payouts"},
 }
 
 # One place for the periodic schedule (celery beat). Beat sends by name, so an entry whose task
@@ -46,6 +47,11 @@ app.conf.beat_schedule = {
     "release-held-commissions": {
         "task": "referrals.tasks.commissions_release_held",
         "schedule": crontab(minute=15),
+    },
+    # Stripe payouts stuck in processing past the execute task's retries: ask Stripe, settle.
+    "recover-stuck-payouts": {
+        "task": "referrals.tasks.payouts_recover_stuck",
+        "schedule": crontab(minute="*/20"),
     },
     # Compare our orders, refunds and payouts with Stripe's records once a day, off-peak.
     "stripe-reconcile": {

@@ -80,6 +80,12 @@ class AppSettings:
     def HASH_SALT(self) -> str:
         return self._setting("STREETTEAM_HASH_SALT", "") or settings.SECRET_KEY
 
+    @property
+    def PAYOUT_STUCK_MINUTES(self) -> int:
+        """A backend payout processing this long is stuck: the payout task's retries (about
+        half an hour with backoff) are over, and the recovery asks the backend about it."""
+        return self._setting("STREETTEAM_PAYOUT_STUCK_MINUTES", 120)
+
 
 app_settings = AppSettings()
 setting_changed.connect(app_settings.forget, dispatch_uid="streetteam-referrals-app-settings")

@@ -69,15 +69,18 @@ class Payout(models.Model):
         PROCESSING = "processing", "Processing"
         PAID = "paid", "Paid"
         FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
 
     # The only moves a payout may make: a manual payout is marked paid (or failed) straight
-    # from pending; a backend payout is committed as processing before the backend is called.
-    # Paid and failed are final (a retry is a new payout).
+    # from pending; a backend payout is committed as processing before the backend is called;
+    # cancelling its (draft) batch cancels a pending payout. Paid, failed and cancelled are
+    # final (a retry is a new payout; a cancelled payout's money goes into the next batch).
     TRANSITIONS = {
-        Status.PENDING: {Status.PROCESSING, Status.PAID, Status.FAILED},
+        Status.PENDING: {Status.PROCESSING, Status.PAID, Status.FAILED, Status.CANCELLED},
         Status.PROCESSING: {Status.PAID, Status.FAILED},
         Status.PAID: set(),
         Status.FAILED: set(),
+        Status.CANCELLED: set(),
     }
 
     batch = models.ForeignKey(PayoutBatch, on_delete=models.PROTECT, related_name="payouts")
@@ -92,6 +95,9 @@ class Payout(models.Model):
         "self", on_delete=models.PROTECT, related_name="retry", null=True, blank=True
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # When it was committed as processing (the backend about to be called): a payout still
+    # processing long after is stuck, and payouts.services.recovery asks the backend about it.
+    processing_at = models.DateTimeField(null=True, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -16,6 +16,9 @@ class ManualBackend:
     def send(self, payout: Payout) -> str:
         raise PayoutError("Manual payouts are marked paid by a manager after the bank transfer.")
 
+    def find_sent(self, payout: Payout) -> str:
+        return ""
+
 
 class StripeConnectBackend:
     """A Transfer to the advocate's stored Express account, keyed by the payout's id.
@@ -34,7 +37,7 @@ class StripeConnectBackend:
         if not account:
             raise PayoutError("The advocate has not connected a Stripe account.")
         if not advocate.stripe_payouts_enabled:
-            sent = self._sent_before(payout)
+            sent = self.find_sent(payout)
             if sent:
                 return sent
             due = len(advocate.stripe_requirements_due or [])
@@ -57,8 +60,11 @@ class StripeConnectBackend:
         # Network errors and 5xx propagate: the task retries with the same idempotency key.
 
     @staticmethod
-    def _sent_before(payout: Payout) -> str:
-        """The id of a transfer already made for this payout, or ""."""
+    def find_sent(payout: Payout) -> str:
+        """The id of a transfer already made for this payout, or "": Stripe can't search
+        transfers by idempotency key or metadata, so the advocate's account's transfers are
+        listed and matched on the payout id every transfer carries in its metadata. Network
+        errors and 5xx propagate (nothing is known)."""
         from referrals.stripe import client as stripe_api
 
         try:

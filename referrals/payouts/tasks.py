@@ -21,6 +21,20 @@ def payout_execute(payout_id: int) -> None:
     payouts.payout_execute(payout_id=payout_id)
 
 
+@shared_task(name="referrals.tasks.payouts_recover_stuck", ignore_result=True)
+def payouts_recover_stuck() -> dict:
+    """Beat: payouts stuck in processing after the execute task's retries, settled from what
+    Stripe says (payouts.services.recovery)."""
+    report = payouts.payout_recover_stuck()
+    return {
+        "checked": report.checked,
+        "paid": report.paid,
+        "retried": report.retried,
+        "failed": report.failed,
+        "unreachable": report.unreachable,
+    }
+
+
 @shared_task(name="referrals.tasks.payout_email", ignore_result=True, **EMAIL_RETRY)
 def payout_email(payout_id: int, event: str) -> None:
     emails.payout_email(payout_id=payout_id, event=event)

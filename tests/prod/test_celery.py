@@ -27,6 +27,8 @@ QUEUE_OF = {
     "referrals.tasks.stripe_event_*": "webhooks",
     "referrals.tasks.payout_execute": "payouts",
     "referrals.tasks.payout_email": "payouts",
+    # Settles payouts stuck in processing: money leaving, like payout_execute (issue #16).
+    "referrals.tasks.payouts_recover_stuck": "payouts",
 }
 
 

@@ -14,7 +14,8 @@ again with the same key, which returns the same transfer instead of sending a se
 
 Split by job: `build` (the set-based batch build), `batches` (approve, cancel, execute),
 `payouts` (execute one payout, mark paid or failed, retry) and `transitions` (the only code that
-changes a payout's or a batch's status, with its audit row). Import from this package.
+changes a payout's or a batch's status, with its audit row) and `recovery` (payouts stuck in
+processing, settled from what the backend says). Import from this package.
 """
 
 from referrals.payouts.services.batches import (
@@ -32,6 +33,7 @@ from referrals.payouts.services.payouts import (
     payout_mark_paid,
     payout_retry,
 )
+from referrals.payouts.services.recovery import RecoveryReport, payout_recover_stuck
 
 __all__ = [
     "APPROVE_PERMISSION",
@@ -44,5 +46,7 @@ __all__ = [
     "payout_execute",
     "payout_mark_failed",
     "payout_mark_paid",
+    "payout_recover_stuck",
     "payout_retry",
+    "RecoveryReport",
 ]

@@ -9,7 +9,7 @@ from kernel.jobs import enqueue_on_commit
 from referrals.models import Payout, PayoutBatch
 from referrals.payouts.bank_csv import bank_csv_rows
 from referrals.payouts.services.payouts import APPROVE_PERMISSION, _payout_release
-from referrals.payouts.services.transitions import payout_batch_transition
+from referrals.payouts.services.transitions import payout_batch_transition, payout_transition
 from referrals.services.audit import audit
 
 
@@ -61,12 +61,22 @@ def payout_batch_approve(*, batch_id: int, actor, password: str) -> PayoutBatch:
 
 @transaction.atomic
 def payout_batch_cancel(*, batch_id: int, actor, reason: str) -> PayoutBatch:
-    """Cancel a batch that was not approved yet: every reservation is given back."""
+    """Cancel a batch that was not approved yet: each of its payouts is cancelled, its
+    reservation given back (a `payout_failed` credit, as for a failed payout) and its
+    commissions freed, so the next batch pays the money once."""
     batch = PayoutBatch.objects.select_for_update().get(pk=batch_id)
     if batch.status != PayoutBatch.Status.DRAFT:
         raise ServiceError("batch_not_draft", "Only a batch awaiting approval can be cancelled.")
-    for payout in batch.payouts.select_for_update():
-        _payout_release(payout, reason=f"Batch cancelled: {reason}", actor=actor)
+    why = f"Batch cancelled: {reason}"
+    for payout in batch.payouts.select_for_update().order_by("pk"):
+        payout_transition(
+            payout=payout,
+            to=Payout.Status.CANCELLED,
+            actor=actor,
+            reason=why,
+            update={"failure_reason": why[:300]},
+        )
+        _payout_release(payout, reason=why, actor=actor)
     return payout_batch_transition(
         batch=batch, to=PayoutBatch.Status.CANCELLED, actor=actor, reason=reason
     )

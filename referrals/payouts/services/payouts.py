@@ -4,6 +4,7 @@
 from django.db import transaction
 from django.utils import timezone
 
+from advocacy.models import Advocate
 from kernel.errors import ServiceError
 from kernel.jobs import enqueue_on_commit
 from referrals.ledger_selectors import payable_balance
@@ -20,16 +21,23 @@ def payout_execute(*, payout_id: int) -> Payout:
     """Pay one payout through its batch's backend, at most once (see the package docstring)."""
     from referrals.payouts.backends import PayoutError, get_backend
 
+    refusal = None
     with transaction.atomic():
         payout = (
             Payout.objects.select_for_update().select_related("batch", "advocate").get(pk=payout_id)
         )
+        _refuse_cancelled(payout)
         if payout.status in (Payout.Status.PAID, Payout.Status.FAILED):
             return payout
         if payout.batch.status != PayoutBatch.Status.EXECUTING:
             raise ServiceError("batch_not_executing", "The batch is not being paid.")
         if payout.status == Payout.Status.PENDING:
-            if payable_balance(payout.advocate, payout.currency) < 0:
+            refusal = _advocate_refusal(payout, actor=None, operation="execute")
+            if refusal is not None:
+                # Nothing was sent: the money goes back to the advocate's balance, where it
+                # waits until they are active again.
+                _payout_fail(payout, refusal.message, actor=None)
+            elif payable_balance(payout.advocate, payout.currency) < 0:
                 _payout_fail(
                     payout,
                     "The balance fell after the batch was built (refund or "
@@ -37,7 +45,14 @@ def payout_execute(*, payout_id: int) -> Payout:
                     actor=None,
                 )
                 return payout
-            payout_transition(payout=payout, to=Payout.Status.PROCESSING)
+            else:
+                payout_transition(
+                    payout=payout,
+                    to=Payout.Status.PROCESSING,
+                    update={"processing_at": timezone.now()},
+                )
+    if refusal is not None:
+        raise refusal
     # Committed as processing: from here a crash is recovered by calling again with the same key.
     backend = get_backend(payout.batch.backend)
     try:
@@ -55,29 +70,34 @@ def payout_execute(*, payout_id: int) -> Payout:
     return payout
 
 
-@transaction.atomic
 def payout_mark_paid(*, payout_id: int, actor, reference: str = "") -> Payout:
     """Manual backend: the manager paid it through the bank or PayPal and says so."""
     if not actor.has_perm(APPROVE_PERMISSION):
         raise ServiceError("permission_denied", "You don't have permission to mark payouts paid.")
-    payout = (
-        Payout.objects.select_for_update().select_related("batch", "advocate").get(pk=payout_id)
-    )
-    if payout.status == Payout.Status.PAID:
-        return payout
-    if (
-        payout.status != Payout.Status.PENDING
-        or payout.batch.status != PayoutBatch.Status.EXECUTING
-    ):
-        raise ServiceError("payout_not_payable", "This payout can't be marked paid now.")
-    if payable_balance(payout.advocate, payout.currency) < 0:
-        raise ServiceError(
-            "balance_negative",
-            "A refund or dispute reduced this advocate's balance after the batch was built; "
-            "mark this payout failed and pay the rest in the next batch.",
+    with transaction.atomic():
+        payout = (
+            Payout.objects.select_for_update().select_related("batch", "advocate").get(pk=payout_id)
         )
-    _payout_paid(payout, reference=reference, actor=actor)
-    return payout
+        _refuse_cancelled(payout)
+        if payout.status == Payout.Status.PAID:
+            return payout
+        _refuse_in_flight(payout)
+        if (
+            payout.status != Payout.Status.PENDING
+            or payout.batch.status != PayoutBatch.Status.EXECUTING
+        ):
+            raise ServiceError("payout_not_payable", "This payout can't be marked paid now.")
+        if payable_balance(payout.advocate, payout.currency) < 0:
+            raise ServiceError(
+                "balance_negative",
+                "A refund or dispute reduced this advocate's balance after the batch was built; "
+                "mark this payout failed and pay the rest in the next batch.",
+            )
+        refusal = _advocate_refusal(payout, actor=actor, operation="mark_paid")
+        if refusal is None:
+            _payout_paid(payout, reference=reference, actor=actor)
+            return payout
+    raise refusal  # after the commit: the refusal's audit row stays
 
 
 @transaction.atomic
@@ -85,24 +105,34 @@ def payout_mark_failed(*, payout_id: int, actor, reason: str) -> Payout:
     if not actor.has_perm(APPROVE_PERMISSION):
         raise ServiceError("permission_denied", "You don't have permission to change payouts.")
     payout = Payout.objects.select_for_update().select_related("batch").get(pk=payout_id)
+    _refuse_cancelled(payout)
     if payout.status not in (Payout.Status.PENDING, Payout.Status.PROCESSING):
         raise ServiceError("payout_final", "This payout is already settled.")
+    _refuse_in_flight(payout)
     _payout_fail(payout, reason, actor=actor)
     return payout
 
 
-@transaction.atomic
 def payout_retry(*, payout_id: int, actor) -> Payout:
     """A failed payout, again: a new payout in the same batch for what is payable now."""
     if not actor.has_perm(APPROVE_PERMISSION):
         raise ServiceError("permission_denied", "You don't have permission to retry payouts.")
-    failed = (
-        Payout.objects.select_for_update().select_related("batch", "advocate").get(pk=payout_id)
-    )
-    if failed.status != Payout.Status.FAILED:
-        raise ServiceError("payout_not_failed", "Only a failed payout can be retried.")
-    if Payout.objects.filter(retry_of=failed).exists():
-        raise ServiceError("already_retried", "This payout was already retried.")
+    with transaction.atomic():
+        failed = (
+            Payout.objects.select_for_update().select_related("batch", "advocate").get(pk=payout_id)
+        )
+        _refuse_cancelled(failed)
+        if failed.status != Payout.Status.FAILED:
+            raise ServiceError("payout_not_failed", "Only a failed payout can be retried.")
+        if Payout.objects.filter(retry_of=failed).exists():
+            raise ServiceError("already_retried", "This payout was already retried.")
+        refusal = _advocate_refusal(failed, actor=actor, operation="retry")
+        if refusal is None:
+            return _payout_retry_locked(failed, actor=actor)
+    raise refusal  # after the commit: the refusal's audit row stays
+
+
+def _payout_retry_locked(failed: Payout, *, actor) -> Payout:
     amount = payable_balance(failed.advocate, failed.currency)
     if amount <= 0:
         raise ServiceError("nothing_payable", "Nothing is payable to this advocate now.")
@@ -141,6 +171,53 @@ def payout_retry(*, payout_id: int, actor) -> Payout:
     if batch.backend != PayoutBatch.Backend.MANUAL:
         enqueue_on_commit("referrals.tasks.payout_execute", retry.pk)
     return retry
+
+
+def _advocate_refusal(payout: Payout, *, actor, operation: str) -> ServiceError | None:
+    """The refusal (audited `payout_refused` on the payout) when its advocate is banned or
+    paused, else None. The caller raises it once the audit row is committed; the money stays
+    in the advocate's balance, and no payout reaches them while they are not active."""
+    advocate = payout.advocate
+    if advocate.status not in (Advocate.Status.BANNED, Advocate.Status.PAUSED):
+        return None
+    audit(
+        actor=actor,
+        action="payout_refused",
+        obj=payout,
+        reason=f"Advocate {advocate.status}",
+        operation=operation,
+        advocate_status=advocate.status,
+    )
+    return ServiceError(
+        "advocate_not_payable",
+        f"This advocate is {advocate.status}: their payouts are not sent. The money stays in "
+        "their balance until they are active again.",
+    )
+
+
+def _refuse_in_flight(payout: Payout) -> None:
+    """A backend payout in processing may have reached the advocate: only the backend knows,
+    so no one settles it by hand (marked failed, its money would be paid a second time)."""
+    if (
+        payout.status == Payout.Status.PROCESSING
+        and payout.batch.backend != PayoutBatch.Backend.MANUAL
+    ):
+        raise ServiceError(
+            "payout_in_flight",
+            "This payout is being sent through Stripe and the transfer may already have gone "
+            "out, so it can't be settled by hand. The stuck-payout recovery asks Stripe and "
+            "settles it (it runs by itself; `manage.py payouts_recover_stuck` runs it now).",
+        )
+
+
+def _refuse_cancelled(payout: Payout) -> None:
+    """A cancelled payout is final: its batch was cancelled and its money given back."""
+    if payout.status == Payout.Status.CANCELLED:
+        raise ServiceError(
+            "payout_cancelled",
+            "This payout was cancelled with its batch; its money is back in the advocate's "
+            "balance for the next batch.",
+        )
 
 
 def _payout_paid(payout: Payout, *, reference: str, actor) -> None:
