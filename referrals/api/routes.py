@@ -53,7 +53,7 @@ from referrals.services.refunds import refund_record
 # Service error codes that mean "this doesn't exist" rather than "this was refused".
 _NOT_FOUND = {"code_unknown", "code_inactive", "order_unknown", "advocate_unknown"}
 # ... and those that mean "this conflicts with an earlier request".
-_CONFLICT = {"idempotency_key_reused"}
+_CONFLICT = {"idempotency_key_reused", "refund_id_reused"}
 
 
 def _error(api, request, status, code, message, fields=None, headers=None):
@@ -358,18 +358,27 @@ def order_create(request, payload: OrderIn):
         401: ErrorOut,
         403: ErrorOut,
         404: ErrorOut,
+        409: ErrorOut,
         422: ErrorOut,
     },
     summary="Record a refund (idempotent by refund id)",
 )
 def refund_create(request, external_id: str, payload: RefundIn):
-    """Money back to the shopper; the advocate's commission is reversed in proportion."""
+    """Money back to the shopper; the advocate's commission is reversed in proportion to all
+    refunded so far. The same `refund_id` again with the same amount answers the first
+    recording; with another amount it is 409 `refund_id_reused`. A `currency` other than the
+    order's (any letter case accepted) is 422 `refund_currency_mismatch`."""
     order = Order.objects.filter(source=Order.Source.API, external_id=external_id).first()
     if order is None:
         raise ServiceError("order_unknown", "No order with that id was recorded through the API.")
     if not api_key_allows(request.auth, order.programme_id):
         return _forbidden(request)
-    refund = refund_record(order=order, external_id=payload.refund_id, amount=payload.amount)
+    refund = refund_record(
+        order=order,
+        external_id=payload.refund_id,
+        amount=payload.amount,
+        currency=payload.currency or "",
+    )
     order.refresh_from_db()
     return {
         "refund_id": refund.external_id,

@@ -73,6 +73,12 @@ class OrderOut(Schema):
 class RefundIn(Schema):
     refund_id: str = Field(..., min_length=1, max_length=255)
     amount: int = Field(..., gt=0, le=MAX_AMOUNT, description="minor units refunded")
+    currency: str | None = Field(
+        None,
+        min_length=3,
+        max_length=3,
+        description="ISO 4217, any letter case; when given, must be the order's",
+    )
 
 
 class RefundOut(Schema):

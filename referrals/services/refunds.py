@@ -86,17 +86,29 @@ def _reverse_refund_share(
 
 
 @transaction.atomic
-def refund_record(*, order: Order, external_id: str, amount: int, actor=None) -> Refund:
-    """Record one refund (idempotent by its id) and reverse commissions accordingly."""
+def refund_record(
+    *, order: Order, external_id: str, amount: int, currency: str = "", actor=None
+) -> Refund:
+    """Record one refund (idempotent by its id) and reverse commissions accordingly.
+
+    `currency` (optional, any letter case) must be the order's: a refund is never converted.
+    The same refund id again with the same amount is answered with the first recording; with
+    another amount it is refused (`refund_id_reused`), never silently dropped."""
     external_id = (external_id or "").strip()
     if not external_id or len(external_id) > 255:
         raise ServiceError("refund_id_invalid", "A refund id of 1 to 255 characters is needed.")
     if isinstance(amount, bool) or not isinstance(amount, int) or not 0 < amount <= MAX_AMOUNT:
         raise ServiceError("amount_invalid", "The refund amount must be a positive whole number.")
+    if currency and (not isinstance(currency, str) or currency.upper() != order.currency):
+        raise ServiceError(
+            "refund_currency_mismatch",
+            f"The order was paid in {order.currency}; a refund of it can't be in {currency}.",
+            field="currency",
+        )
     order = Order.objects.select_for_update().get(pk=order.pk)
     existing = order.refunds.filter(external_id=external_id).first()
     if existing is not None:
-        return existing
+        return _same_refund(existing, amount)
     paid = order_total_paid(order)
     refunded_before = order.refunds.aggregate(total=Sum("amount", default=0))["total"]
     if refunded_before + amount > paid:
@@ -108,7 +120,7 @@ def refund_record(*, order: Order, external_id: str, amount: int, actor=None) ->
         with transaction.atomic():
             refund = Refund.objects.create(order=order, external_id=external_id, amount=amount)
     except IntegrityError:
-        return order.refunds.get(external_id=external_id)
+        return _same_refund(order.refunds.get(external_id=external_id), amount)
     refunded = refunded_before + amount
     full = refunded == paid
 
@@ -121,6 +133,17 @@ def refund_record(*, order: Order, external_id: str, amount: int, actor=None) ->
     order.save(update_fields=["status"])
     audit(actor=actor, action="refund_recorded", obj=order, amount=amount, refund=external_id)
     return refund
+
+
+def _same_refund(existing: Refund, amount: int) -> Refund:
+    if existing.amount != amount:
+        raise ServiceError(
+            "refund_id_reused",
+            f"Refund {existing.external_id} was recorded for {existing.amount}, not {amount}: "
+            "a new refund needs a new id.",
+            field="refund_id",
+        )
+    return existing
 
 
 @transaction.atomic

@@ -11,6 +11,7 @@ from django.db import transaction
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from kernel.errors import ServiceError
 from referrals.models import Commission, LedgerEntry
 from referrals.services.orders import order_ingest
 from referrals.services.refunds import refund_record
@@ -96,3 +97,21 @@ def test_any_refund_sequence_reverses_commission_times_refunded_share_rounded_on
         if refunded == paid:
             assert sum(commission.ledger.values_list("amount", flat=True)) == 0
         transaction.set_rollback(True)
+
+
+def test_a_refund_id_reused_with_another_amount_is_refused_not_dropped(rep_code):
+    order, commission = referred_order(rep_code)
+    refund_record(order=order, external_id="re_1", amount=4000)
+    assert refund_record(order=order, external_id="re_1", amount=4000).amount == 4000
+    with pytest.raises(ServiceError) as caught:
+        refund_record(order=order, external_id="re_1", amount=5000)
+    assert caught.value.code == "refund_id_reused"
+    assert reversed_total(commission) == 400
+
+
+def test_a_refund_names_its_currency_in_any_case_and_must_be_the_orders(rep_code):
+    order, _ = referred_order(rep_code)
+    with pytest.raises(ServiceError) as caught:
+        refund_record(order=order, external_id="re_1", amount=100, currency="usd")
+    assert caught.value.code == "refund_currency_mismatch"
+    assert refund_record(order=order, external_id="re_1", amount=100, currency="eur").amount == 100

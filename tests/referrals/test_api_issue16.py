@@ -1,0 +1,69 @@
+"""The merchant API after issue #16: refunds that reuse an id or name another currency, orders
+whose code is refused, one-use offers without a shopper, strict amounts and order times."""
+
+import pytest
+
+from referrals.api.keys import api_key_create
+from referrals.models import Commission, Refund
+from tests.referrals.test_api import assert_error, order_body
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def api(client, programme):
+    """A client that talks to /api/v1 with a merchant key for `programme`."""
+    _, key = api_key_create(name="Test store", programmes=[programme])
+
+    class Api:
+        def get(self, path, **params):
+            return client.get(f"/api/v1{path}", params, HTTP_AUTHORIZATION=f"Bearer {key}")
+
+        def post(self, path, body):
+            return client.post(
+                f"/api/v1{path}",
+                body,
+                content_type="application/json",
+                HTTP_AUTHORIZATION=f"Bearer {key}",
+            )
+
+    return Api()
+
+
+# --------------------------------------------------------------------------------- refunds
+
+
+def test_a_refund_id_reused_with_another_amount_is_409_and_changes_nothing(api, rep_code):
+    api.post("/orders", order_body(code=rep_code.code))
+    first = api.post("/orders/shop-1001/refunds", {"refund_id": "re_1", "amount": 4000})
+    assert first.status_code == 200
+    assert_error(
+        api.post("/orders/shop-1001/refunds", {"refund_id": "re_1", "amount": 6000}),
+        409,
+        "refund_id_reused",
+    )
+    assert list(Refund.objects.values_list("amount", flat=True)) == [4000]
+    assert sum(Commission.objects.get().ledger.values_list("amount", flat=True)) == 800 - 400
+
+
+@pytest.mark.parametrize("currency", ["EUR", "eur", "Eur"])
+def test_a_refund_in_the_orders_currency_is_recorded_in_any_letter_case(api, rep_code, currency):
+    api.post("/orders", order_body(code=rep_code.code))
+    response = api.post(
+        "/orders/shop-1001/refunds", {"refund_id": "re_1", "amount": 4000, "currency": currency}
+    )
+    assert response.status_code == 200, response.content
+    assert Refund.objects.get().amount == 4000
+
+
+def test_a_refund_in_another_currency_than_the_order_is_refused(api, rep_code):
+    api.post("/orders", order_body(code=rep_code.code))
+    error = assert_error(
+        api.post(
+            "/orders/shop-1001/refunds", {"refund_id": "re_1", "amount": 4000, "currency": "USD"}
+        ),
+        422,
+        "refund_currency_mismatch",
+    )
+    assert "currency" in error["fields"]
+    assert not Refund.objects.exists()
