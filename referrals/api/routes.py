@@ -44,7 +44,7 @@ from referrals.models import Order
 from referrals.selectors import advocate_balance, advocate_stats
 from referrals.services.codes import repcode_find
 from referrals.services.discounts import discount_quote
-from referrals.services.orders import order_ingest
+from referrals.services.orders import order_ingest, order_warnings
 from referrals.services.refunds import refund_record
 
 # ----------------------------------------------------------------------------------- errors
@@ -306,6 +306,8 @@ def _order_out(result) -> dict:
         "commission_amount": commission.amount if commission else None,
         "commission_status": commission.status if commission else None,
         "notes": result.notes,
+        "rejected_code": order.rejected_code or None,
+        "warnings": order_warnings(order),
     }
 
 
@@ -317,7 +319,10 @@ def _order_out(result) -> dict:
 def order_create(request, payload: OrderIn):
     """Record a sale once: repeating the same `external_id` (or the same `Idempotency-Key`
     header) returns the first result with 200 instead of 201. The answer says how the order was
-    attributed, the discount and the commission it earned (or why it earned none)."""
+    attributed, the discount and the commission it earned (or why it earned none). A paid order
+    is a fact and a code a claim: an unknown `code` doesn't refuse the order; it is recorded
+    (attributed by the visitor's click or the shopper's account, else unattributed) with 201,
+    `rejected_code` and a warning."""
     claim = idempotency_claim(
         api_key=request.auth,
         key=request.headers.get(IDEMPOTENCY_HEADER, ""),

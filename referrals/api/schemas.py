@@ -45,7 +45,12 @@ class OrderIn(Schema):
     discount_amount: int = Field(0, ge=0, le=MAX_AMOUNT)
     tax_amount: int = Field(0, ge=0, le=MAX_AMOUNT)
     shipping_amount: int = Field(0, ge=0, le=MAX_AMOUNT)
-    code: str | None = Field(None, max_length=32, description="code typed at checkout")
+    code: str | None = Field(
+        None,
+        max_length=32,
+        description="code typed at checkout: a claim. One we don't recognise doesn't refuse the "
+        "order: it is recorded, attributed by what else holds, and answered with a warning",
+    )
     visitor_id: str | None = Field(
         None, max_length=32, description="the st_vid value from a referral link visit"
     )
@@ -68,6 +73,10 @@ class OrderOut(Schema):
     commission_amount: int | None
     commission_status: str | None
     notes: list[str]
+    rejected_code: str | None = Field(
+        None, description="the `code` sent that we don't recognise (the order is still recorded)"
+    )
+    warnings: list[str] = Field([], description="what to know about how the order was recorded")
 
 
 class RefundIn(Schema):

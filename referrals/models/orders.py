@@ -44,6 +44,9 @@ class Order(models.Model):
     attribution = models.CharField(
         max_length=10, choices=Attribution.choices, default=Attribution.NONE
     )
+    # A code the order claimed that we don't recognise: the order is kept (a paid order is a
+    # fact, a code only a claim), attributed by what else holds, and the claim noted here.
+    rejected_code = models.CharField(max_length=64, blank=True)
     shopper_email_hash = models.CharField(max_length=64, blank=True, db_index=True)
     shopper_customer_id = models.CharField(max_length=255, blank=True)
     # Stripe subscription the order (an invoice) belongs to; renewals earn through the first one.

@@ -108,12 +108,12 @@ def resolve_attribution(
     metadata_code: str,
     placed_at: datetime,
 ) -> tuple[RepCode | None, str]:
-    """Which code gets the credit, and how. A typed code that doesn't exist is an error."""
+    """Which code gets the credit, and how. A typed code that doesn't exist is a claim that
+    doesn't hold: the order is attributed by what else does (link, account, metadata)."""
     if code:
         rep = _code_for_attribution(code)
-        if rep is None:
-            raise ServiceError("code_unknown", "We don't recognise that code.", field="code")
-        return rep, Attribution.CODE
+        if rep is not None:
+            return rep, Attribution.CODE
     if link is not None:
         rep = _code_for_attribution(link.code)
         if rep and _within_window(rep.advocate.programme, link.clicked_at, placed_at):
@@ -205,6 +205,8 @@ def order_ingest(
             metadata_code=metadata_code,
             placed_at=placed_at,
         )
+    # The typed code was not recognised (resolve_attribution passed over it): noted, not fatal.
+    rejected_code = code.strip()[:64] if code and how != Attribution.CODE else ""
     programme = rep.advocate.programme if rep else None
     if programme is not None and currency != programme.currency:
         raise ServiceError(
@@ -241,6 +243,7 @@ def order_ingest(
                 # its recurring commission is known (_renewal_credit).
                 advocate=rep.advocate if rep and blocker is None and first is None else None,
                 shopper_email_hash=shopper_key,
+                rejected_code=rejected_code,
                 shopper_customer_id=shopper_customer_id or "",
                 subscription_id=subscription_id or "",
                 shopper_user=shopper_user,
@@ -309,6 +312,22 @@ _OFFER_REUSED = (
     "Paid with the programme's one-use offer the shopper had already used: recorded, without "
     "the commission on this second use.",
 )
+
+
+def order_warnings(order: Order) -> list[str]:
+    """What the integrator should know about how an order was recorded (not why it earns
+    nothing: that is IngestResult.notes)."""
+    if not order.rejected_code:
+        return []
+    how = (
+        "unattributed"
+        if order.attribution == Attribution.NONE
+        else f"attributed by {order.get_attribution_display().lower()} instead"
+    )
+    return [
+        f"The code {order.rejected_code!r} is not one we recognise: the order is recorded "
+        f"{how}, and the code noted on it."
+    ]
 
 
 def _offer_used(programme: Programme, shopper_key: str) -> bool:

@@ -1,10 +1,13 @@
 """The merchant API after issue #16: refunds that reuse an id or name another currency, orders
 whose code is refused, one-use offers without a shopper, strict amounts and order times."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from referrals.api.keys import api_key_create
-from referrals.models import Commission, Refund
+from referrals.models import Click, Commission, Order, Refund
 from tests.referrals.test_api import assert_error, order_body
 
 pytestmark = pytest.mark.django_db
@@ -67,3 +70,44 @@ def test_a_refund_in_another_currency_than_the_order_is_refused(api, rep_code):
     )
     assert "currency" in error["fields"]
     assert not Refund.objects.exists()
+
+
+# ------------------------------------------------------------------- codes are only claims
+
+
+def test_an_unknown_code_on_an_order_records_it_unattributed_with_a_warning(api, rep_code):
+    response = api.post("/orders", order_body(code="NOSUCH99"))
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["attributed"] is False
+    assert body["attribution"] == "none"
+    assert body["rejected_code"] == "NOSUCH99"
+    assert "NOSUCH99" in body["warnings"][0]
+    order = Order.objects.get()
+    assert order.rejected_code == "NOSUCH99"
+    assert order.advocate_id is None
+    # A repeat answers the same.
+    again = api.post("/orders", order_body(code="NOSUCH99"))
+    assert again.status_code == 200
+    assert again.json()["warnings"] == body["warnings"]
+
+
+def test_an_unknown_code_falls_back_to_the_visitors_click(api, rep_code):
+    Click.objects.create(
+        rep_code=rep_code,
+        advocate=rep_code.advocate,
+        created_at=timezone.now() - timedelta(hours=1),
+        visitor_id="abc123visitor",
+    )
+    response = api.post("/orders", order_body(code="NOSUCH99", visitor_id="abc123visitor"))
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["attribution"] == "link"
+    assert body["code"] == rep_code.code
+    assert body["commission_amount"] == 800
+    assert body["rejected_code"] == "NOSUCH99"
+    assert "link" in body["warnings"][0]
+
+
+def test_the_code_lookup_still_refuses_an_unknown_code(api):
+    assert_error(api.get("/codes/NOSUCH99"), 404, "code_unknown")
