@@ -322,7 +322,11 @@ def order_create(request, payload: OrderIn):
     attributed, the discount and the commission it earned (or why it earned none). A paid order
     is a fact and a code a claim: an unknown `code` doesn't refuse the order; it is recorded
     (attributed by the visitor's click or the shopper's account, else unattributed) with 201,
-    `rejected_code` and a warning."""
+    `rejected_code` and a warning. The programme's shopper offer is checked here too: a
+    discount under a one-use offer used before by this shopper is 422 `offer_already_used`, and
+    under a first-order offer by a shopper who ordered before, 422 `not_first_order`; a
+    discount under a one-use offer with neither `customer_email` nor `customer_id` can't be
+    checked, so the order is recorded without commission and flagged (see `notes`)."""
     claim = idempotency_claim(
         api_key=request.auth,
         key=request.headers.get(IDEMPOTENCY_HEADER, ""),

@@ -54,8 +54,14 @@ class OrderIn(Schema):
     visitor_id: str | None = Field(
         None, max_length=32, description="the st_vid value from a referral link visit"
     )
-    customer_email: str | None = Field(None, max_length=254)
-    customer_id: str | None = Field(None, max_length=255)
+    customer_email: str | None = Field(
+        None,
+        max_length=254,
+        description="the shopper's; with customer_id, who the shopper is for one-use and "
+        "first-order offers and self-referral checks. A discounted order with neither, under a "
+        "one-use offer, is recorded without commission and flagged for review",
+    )
+    customer_id: str | None = Field(None, max_length=255, description="your (or Stripe's) id")
     placed_at: datetime | None = Field(None, description="with a time zone; default now")
 
 

@@ -132,6 +132,9 @@ class FraudSignal(models.Model):
         # Paid through a payment provider with an offer the shopper had already used: the money
         # is taken, so the order is kept, without the commission on the second use.
         OFFER_REUSED = "offer_reused", "Offer used again after payment"
+        # A one-use offer on an order with no customer email or id: its one use can't be
+        # checked, so the order is kept without the commission.
+        OFFER_UNVERIFIABLE = "offer_unverifiable", "One-use offer without a shopper"
 
     kind = models.CharField(max_length=30, choices=Kind.choices)
     order = models.ForeignKey(

@@ -4,10 +4,12 @@ whose code is refused, one-use offers without a shopper, strict amounts and orde
 from datetime import timedelta
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.utils import timezone
 
+from advocacy.models import Programme
 from referrals.api.keys import api_key_create
-from referrals.models import Click, Commission, Order, Refund
+from referrals.models import Click, Commission, FraudSignal, Order, Refund
 from tests.referrals.test_api import assert_error, order_body
 
 pytestmark = pytest.mark.django_db
@@ -111,3 +113,36 @@ def test_an_unknown_code_falls_back_to_the_visitors_click(api, rep_code):
 
 def test_the_code_lookup_still_refuses_an_unknown_code(api):
     assert_error(api.get("/codes/NOSUCH99"), 404, "code_unknown")
+
+
+# ------------------------------------------------------------------------ shopper offers
+
+
+def test_a_discounted_order_without_shopper_identity_is_recorded_without_commission(api, rep_code):
+    body = order_body(code=rep_code.code)
+    del body["customer_email"]
+    response = api.post("/orders", body)
+    assert response.status_code == 201, response.content
+    assert response.json()["commission_amount"] is None
+    assert response.json()["notes"]
+    assert FraudSignal.objects.get().kind == FraudSignal.Kind.OFFER_UNVERIFIABLE
+
+
+def test_a_first_order_offer_is_refused_on_a_second_order(api, rep_code):
+    Programme.objects.filter(pk=rep_code.advocate.programme_id).update(
+        shopper_first_order_only=True, shopper_one_use=False
+    )
+    assert api.post("/orders", order_body(code=rep_code.code)).status_code == 201
+    assert_error(
+        api.post("/orders", order_body(code=rep_code.code, external_id="shop-1002")),
+        422,
+        "not_first_order",
+    )
+
+
+def test_an_order_by_the_advocates_second_address_earns_nothing(api, rep_code):
+    EmailAddress.objects.create(user=rep_code.advocate.user, email="me2@example.org")
+    response = api.post("/orders", order_body(code=rep_code.code, customer_email="me2@example.org"))
+    assert response.status_code == 201
+    assert response.json()["commission_amount"] is None
+    assert FraudSignal.objects.get().kind == FraudSignal.Kind.SELF_REFERRAL
