@@ -239,7 +239,7 @@ def code_lookup(request, code: str):
         quote = discount_quote(
             code=card.code,
             gross_amount=amount if amount is not None else 0,
-            currency=currency or card.currency,
+            currency=currency.upper() if currency else card.currency,
             shopper_email=email or "",
         )
         discount_amount, net = quote.discount_amount, quote.net_amount
@@ -342,7 +342,7 @@ def order_create(request, payload: OrderIn):
     result = order_ingest(
         source=Order.Source.API,
         external_id=payload.external_id,
-        currency=payload.currency,
+        currency=payload.currency.upper(),
         gross_amount=payload.gross_amount,
         discount_amount=payload.discount_amount,
         tax_amount=payload.tax_amount,

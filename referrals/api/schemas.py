@@ -3,6 +3,7 @@
 from datetime import datetime
 
 from ninja import Field, Schema
+from pydantic import StrictInt
 
 from advocacy.services import CUSTOMER_BATCH_LIMIT
 from kernel.money import MAX_AMOUNT
@@ -38,13 +39,15 @@ class CodeOut(Schema):
 
 class OrderIn(Schema):
     external_id: str = Field(..., min_length=1, max_length=255, description="your order id")
-    currency: str = Field(..., min_length=3, max_length=3, description="ISO 4217, e.g. EUR")
-    gross_amount: int = Field(
+    currency: str = Field(
+        ..., min_length=3, max_length=3, description="ISO 4217 in any letter case, e.g. EUR"
+    )
+    gross_amount: StrictInt = Field(
         ..., gt=0, le=MAX_AMOUNT, description="goods before discount, minor units"
     )
-    discount_amount: int = Field(0, ge=0, le=MAX_AMOUNT)
-    tax_amount: int = Field(0, ge=0, le=MAX_AMOUNT)
-    shipping_amount: int = Field(0, ge=0, le=MAX_AMOUNT)
+    discount_amount: StrictInt = Field(0, ge=0, le=MAX_AMOUNT)
+    tax_amount: StrictInt = Field(0, ge=0, le=MAX_AMOUNT)
+    shipping_amount: StrictInt = Field(0, ge=0, le=MAX_AMOUNT)
     code: str | None = Field(
         None,
         max_length=32,
@@ -62,7 +65,12 @@ class OrderIn(Schema):
         "one-use offer, is recorded without commission and flagged for review",
     )
     customer_id: str | None = Field(None, max_length=255, description="your (or Stripe's) id")
-    placed_at: datetime | None = Field(None, description="with a time zone; default now")
+    placed_at: datetime | None = Field(
+        None,
+        description="with a time zone; default now. Not more than 5 minutes ahead of our clock "
+        "(422). A visitor's click counts for an order stamped up to 5 minutes before it (clock "
+        "skew between your server and ours)",
+    )
 
 
 class OrderOut(Schema):
@@ -87,7 +95,7 @@ class OrderOut(Schema):
 
 class RefundIn(Schema):
     refund_id: str = Field(..., min_length=1, max_length=255)
-    amount: int = Field(..., gt=0, le=MAX_AMOUNT, description="minor units refunded")
+    amount: StrictInt = Field(..., gt=0, le=MAX_AMOUNT, description="minor units refunded")
     currency: str | None = Field(
         None,
         min_length=3,

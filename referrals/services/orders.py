@@ -110,9 +110,17 @@ def _code_for_attribution(code: str, shopper: dict | None = None) -> RepCode | N
     )
 
 
+# How far a store's clock may be from ours: an order stamped up to this before its click (the
+# store's clock behind) still follows the click, and one stamped up to this in the future is
+# accepted as now-ish; further ahead is refused.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
 def _within_window(programme: Programme, clicked_at: datetime, placed_at: datetime) -> bool:
-    """An order counts while placed_at <= clicked_at + window (the last second included)."""
-    return clicked_at <= placed_at <= clicked_at + timedelta(days=programme.attribution_window_days)
+    """An order counts while clicked_at - CLOCK_SKEW <= placed_at <= clicked_at + window (the
+    last second included)."""
+    window = timedelta(days=programme.attribution_window_days)
+    return clicked_at - CLOCK_SKEW <= placed_at <= clicked_at + window
 
 
 def resolve_attribution(
@@ -202,7 +210,13 @@ def order_ingest(
         raise ServiceError("amount_invalid", "The discount can't be larger than the order.")
     placed_at = placed_at or timezone.now()
     if timezone.is_naive(placed_at):
-        raise ServiceError("placed_at_invalid", "The order time must include a time zone.")
+        raise ServiceError(
+            "placed_at_invalid", "The order time must include a time zone.", field="placed_at"
+        )
+    if placed_at > timezone.now() + CLOCK_SKEW:
+        raise ServiceError(
+            "placed_at_invalid", "The order time is in the future.", field="placed_at"
+        )
 
     first = None
     if renewal:

@@ -146,3 +146,61 @@ def test_an_order_by_the_advocates_second_address_earns_nothing(api, rep_code):
     assert response.status_code == 201
     assert response.json()["commission_amount"] is None
     assert FraudSignal.objects.get().kind == FraudSignal.Kind.SELF_REFERRAL
+
+
+# ------------------------------------------------------------------ strict amounts and times
+
+
+@pytest.mark.parametrize("field", ["gross_amount", "discount_amount", "tax_amount"])
+@pytest.mark.parametrize("value", [True, "100", 100.0])
+def test_an_amount_that_is_not_an_integer_is_422(api, rep_code, field, value):
+    error = assert_error(
+        api.post("/orders", order_body(code=rep_code.code, **{field: value})),
+        422,
+        "invalid_request",
+    )
+    assert field in error["fields"]
+    assert not Order.objects.exists()
+
+
+def test_a_refund_amount_of_true_is_422(api, rep_code):
+    api.post("/orders", order_body(code=rep_code.code))
+    assert_error(
+        api.post("/orders/shop-1001/refunds", {"refund_id": "r", "amount": True}),
+        422,
+        "invalid_request",
+    )
+
+
+@pytest.mark.parametrize("ahead", [timedelta(hours=1), timedelta(days=365 * 7000)])
+def test_an_order_placed_in_the_future_is_422_naming_the_field(api, rep_code, ahead):
+    placed = (timezone.now() + ahead).isoformat()
+    error = assert_error(
+        api.post("/orders", order_body(code=rep_code.code, placed_at=placed)),
+        422,
+        "placed_at_invalid",
+    )
+    assert "placed_at" in error["fields"]
+
+
+def test_an_order_stamped_seconds_before_its_click_keeps_the_attribution(api, rep_code):
+    clicked = timezone.now() - timedelta(minutes=1)
+    Click.objects.create(
+        rep_code=rep_code,
+        advocate=rep_code.advocate,
+        created_at=clicked,
+        visitor_id="abc123visitor",
+    )
+    placed = (clicked - timedelta(seconds=2)).isoformat()
+    response = api.post("/orders", order_body(visitor_id="abc123visitor", placed_at=placed))
+    assert response.status_code == 201, response.content
+    assert response.json()["attribution"] == "link"
+
+
+def test_a_currency_in_lower_case_is_accepted_and_answered_upper_case(api, rep_code):
+    response = api.post("/orders", order_body(code=rep_code.code, currency="eur"))
+    assert response.status_code == 201, response.content
+    assert response.json()["currency"] == "EUR"
+    quote = api.get(f"/codes/{rep_code.code}", amount=10000, currency="eur")
+    assert quote.status_code == 200, quote.content
+    assert quote.json()["discount_amount"] == 2000

@@ -208,9 +208,15 @@ class TestAttribution:
         assert result.order.attribution == Attribution.NONE
         assert result.commission is None
 
-    def test_click_after_the_order_does_not_count(self, rep_code):
-        result = ingest(link=link_to(rep_code, clicked_at=PLACED + timedelta(seconds=1)))
+    def test_click_after_the_order_beyond_the_clock_skew_does_not_count(self, rep_code):
+        late = PLACED + orders.CLOCK_SKEW + timedelta(seconds=1)
+        result = ingest(link=link_to(rep_code, clicked_at=late))
         assert result.order.attribution == Attribution.NONE
+
+    def test_click_seconds_after_the_order_stamp_counts_as_clock_skew(self, rep_code):
+        result = ingest(link=link_to(rep_code, clicked_at=PLACED + timedelta(seconds=2)))
+        assert result.order.attribution == Attribution.LINK
+        assert result.commission is not None
 
     def test_link_to_a_code_that_no_longer_exists_is_ignored(self, programme):
         link = LinkReferral(code="GONE12345", visitor_id="", clicked_at=PLACED)
