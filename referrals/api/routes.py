@@ -44,7 +44,7 @@ from referrals.models import Order
 from referrals.selectors import advocate_balance, advocate_stats
 from referrals.services.codes import repcode_find
 from referrals.services.discounts import discount_quote
-from referrals.services.orders import order_ingest
+from referrals.services.orders import order_ingest, order_warnings
 from referrals.services.refunds import refund_record
 
 # ----------------------------------------------------------------------------------- errors
@@ -53,7 +53,7 @@ from referrals.services.refunds import refund_record
 # Service error codes that mean "this doesn't exist" rather than "this was refused".
 _NOT_FOUND = {"code_unknown", "code_inactive", "order_unknown", "advocate_unknown"}
 # ... and those that mean "this conflicts with an earlier request".
-_CONFLICT = {"idempotency_key_reused"}
+_CONFLICT = {"idempotency_key_reused", "refund_id_reused"}
 
 
 def _error(api, request, status, code, message, fields=None, headers=None):
@@ -239,7 +239,7 @@ def code_lookup(request, code: str):
         quote = discount_quote(
             code=card.code,
             gross_amount=amount if amount is not None else 0,
-            currency=currency or card.currency,
+            currency=currency.upper() if currency else card.currency,
             shopper_email=email or "",
         )
         discount_amount, net = quote.discount_amount, quote.net_amount
@@ -306,6 +306,8 @@ def _order_out(result) -> dict:
         "commission_amount": commission.amount if commission else None,
         "commission_status": commission.status if commission else None,
         "notes": result.notes,
+        "rejected_code": order.rejected_code or None,
+        "warnings": order_warnings(order),
     }
 
 
@@ -317,7 +319,14 @@ def _order_out(result) -> dict:
 def order_create(request, payload: OrderIn):
     """Record a sale once: repeating the same `external_id` (or the same `Idempotency-Key`
     header) returns the first result with 200 instead of 201. The answer says how the order was
-    attributed, the discount and the commission it earned (or why it earned none)."""
+    attributed, the discount and the commission it earned (or why it earned none). A paid order
+    is a fact and a code a claim: an unknown `code` doesn't refuse the order; it is recorded
+    (attributed by the visitor's click or the shopper's account, else unattributed) with 201,
+    `rejected_code` and a warning. The programme's shopper offer is checked here too: a
+    discount under a one-use offer used before by this shopper is 422 `offer_already_used`, and
+    under a first-order offer by a shopper who ordered before, 422 `not_first_order`; a
+    discount under a one-use offer with neither `customer_email` nor `customer_id` can't be
+    checked, so the order is recorded without commission and flagged (see `notes`)."""
     claim = idempotency_claim(
         api_key=request.auth,
         key=request.headers.get(IDEMPOTENCY_HEADER, ""),
@@ -333,7 +342,7 @@ def order_create(request, payload: OrderIn):
     result = order_ingest(
         source=Order.Source.API,
         external_id=payload.external_id,
-        currency=payload.currency,
+        currency=payload.currency.upper(),
         gross_amount=payload.gross_amount,
         discount_amount=payload.discount_amount,
         tax_amount=payload.tax_amount,
@@ -358,18 +367,27 @@ def order_create(request, payload: OrderIn):
         401: ErrorOut,
         403: ErrorOut,
         404: ErrorOut,
+        409: ErrorOut,
         422: ErrorOut,
     },
     summary="Record a refund (idempotent by refund id)",
 )
 def refund_create(request, external_id: str, payload: RefundIn):
-    """Money back to the shopper; the advocate's commission is reversed in proportion."""
+    """Money back to the shopper; the advocate's commission is reversed in proportion to all
+    refunded so far. The same `refund_id` again with the same amount answers the first
+    recording; with another amount it is 409 `refund_id_reused`. A `currency` other than the
+    order's (any letter case accepted) is 422 `refund_currency_mismatch`."""
     order = Order.objects.filter(source=Order.Source.API, external_id=external_id).first()
     if order is None:
         raise ServiceError("order_unknown", "No order with that id was recorded through the API.")
     if not api_key_allows(request.auth, order.programme_id):
         return _forbidden(request)
-    refund = refund_record(order=order, external_id=payload.refund_id, amount=payload.amount)
+    refund = refund_record(
+        order=order,
+        external_id=payload.refund_id,
+        amount=payload.amount,
+        currency=payload.currency or "",
+    )
     order.refresh_from_db()
     return {
         "refund_id": refund.external_id,

@@ -3,6 +3,7 @@
 from datetime import datetime
 
 from ninja import Field, Schema
+from pydantic import StrictInt
 
 from advocacy.services import CUSTOMER_BATCH_LIMIT
 from kernel.money import MAX_AMOUNT
@@ -38,20 +39,38 @@ class CodeOut(Schema):
 
 class OrderIn(Schema):
     external_id: str = Field(..., min_length=1, max_length=255, description="your order id")
-    currency: str = Field(..., min_length=3, max_length=3, description="ISO 4217, e.g. EUR")
-    gross_amount: int = Field(
+    currency: str = Field(
+        ..., min_length=3, max_length=3, description="ISO 4217 in any letter case, e.g. EUR"
+    )
+    gross_amount: StrictInt = Field(
         ..., gt=0, le=MAX_AMOUNT, description="goods before discount, minor units"
     )
-    discount_amount: int = Field(0, ge=0, le=MAX_AMOUNT)
-    tax_amount: int = Field(0, ge=0, le=MAX_AMOUNT)
-    shipping_amount: int = Field(0, ge=0, le=MAX_AMOUNT)
-    code: str | None = Field(None, max_length=32, description="code typed at checkout")
+    discount_amount: StrictInt = Field(0, ge=0, le=MAX_AMOUNT)
+    tax_amount: StrictInt = Field(0, ge=0, le=MAX_AMOUNT)
+    shipping_amount: StrictInt = Field(0, ge=0, le=MAX_AMOUNT)
+    code: str | None = Field(
+        None,
+        max_length=32,
+        description="code typed at checkout: a claim. One we don't recognise doesn't refuse the "
+        "order: it is recorded, attributed by what else holds, and answered with a warning",
+    )
     visitor_id: str | None = Field(
         None, max_length=32, description="the st_vid value from a referral link visit"
     )
-    customer_email: str | None = Field(None, max_length=254)
-    customer_id: str | None = Field(None, max_length=255)
-    placed_at: datetime | None = Field(None, description="with a time zone; default now")
+    customer_email: str | None = Field(
+        None,
+        max_length=254,
+        description="the shopper's; with customer_id, who the shopper is for one-use and "
+        "first-order offers and self-referral checks. A discounted order with neither, under a "
+        "one-use offer, is recorded without commission and flagged for review",
+    )
+    customer_id: str | None = Field(None, max_length=255, description="your (or Stripe's) id")
+    placed_at: datetime | None = Field(
+        None,
+        description="with a time zone; default now. Not more than 5 minutes ahead of our clock "
+        "(422). A visitor's click counts for an order stamped up to 5 minutes before it (clock "
+        "skew between your server and ours)",
+    )
 
 
 class OrderOut(Schema):
@@ -68,11 +87,21 @@ class OrderOut(Schema):
     commission_amount: int | None
     commission_status: str | None
     notes: list[str]
+    rejected_code: str | None = Field(
+        None, description="the `code` sent that we don't recognise (the order is still recorded)"
+    )
+    warnings: list[str] = Field([], description="what to know about how the order was recorded")
 
 
 class RefundIn(Schema):
     refund_id: str = Field(..., min_length=1, max_length=255)
-    amount: int = Field(..., gt=0, le=MAX_AMOUNT, description="minor units refunded")
+    amount: StrictInt = Field(..., gt=0, le=MAX_AMOUNT, description="minor units refunded")
+    currency: str | None = Field(
+        None,
+        min_length=3,
+        max_length=3,
+        description="ISO 4217, any letter case; when given, must be the order's",
+    )
 
 
 class RefundOut(Schema):

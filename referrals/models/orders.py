@@ -44,6 +44,9 @@ class Order(models.Model):
     attribution = models.CharField(
         max_length=10, choices=Attribution.choices, default=Attribution.NONE
     )
+    # A code the order claimed that we don't recognise: the order is kept (a paid order is a
+    # fact, a code only a claim), attributed by what else holds, and the claim noted here.
+    rejected_code = models.CharField(max_length=64, blank=True)
     shopper_email_hash = models.CharField(max_length=64, blank=True, db_index=True)
     shopper_customer_id = models.CharField(max_length=255, blank=True)
     # Stripe subscription the order (an invoice) belongs to; renewals earn through the first one.
@@ -129,6 +132,9 @@ class FraudSignal(models.Model):
         # Paid through a payment provider with an offer the shopper had already used: the money
         # is taken, so the order is kept, without the commission on the second use.
         OFFER_REUSED = "offer_reused", "Offer used again after payment"
+        # A one-use offer on an order with no customer email or id: its one use can't be
+        # checked, so the order is kept without the commission.
+        OFFER_UNVERIFIABLE = "offer_unverifiable", "One-use offer without a shopper"
 
     kind = models.CharField(max_length=30, choices=Kind.choices)
     order = models.ForeignKey(

@@ -25,12 +25,14 @@ from kernel.errors import ServiceError
 from referrals.hashing import email_hash
 from referrals.models import Attribution, Commission, DiscountRedemption, FraudSignal, Order
 from referrals.services.commissions import commission_create_for_order
-from referrals.services.orders import (
-    _OFFER_REUSED,
-    _commission_blocker,
-    _offer_used,
-    resolve_attribution,
+from referrals.services.order_checks import (
+    OFFER_REUSED,
+    OFFER_UNVERIFIABLE,
+    commission_blocker,
+    offer_used,
+    shopper_key,
 )
+from referrals.services.orders import resolve_attribution
 from referrals.services.refunds import commission_settle_past_events, order_total_paid
 
 
@@ -71,6 +73,8 @@ def order_attribute(
         shopper_user=order.shopper_user,
         metadata_code=metadata_code,
         placed_at=order.placed_at,
+        shopper_email=shopper_email,
+        shopper_customer_id=order.shopper_customer_id,
     )
     if rep is None:
         return None
@@ -81,8 +85,11 @@ def order_attribute(
             f"The {programme.name} programme runs in {programme.currency}; this order is in "
             f"{order.currency}.",
         )
-    key = order.shopper_email_hash
-    blocker = _commission_blocker(rep, shopper_user=order.shopper_user, shopper_email_hash=key)
+    email_key = order.shopper_email_hash
+    key = email_key or shopper_key(shopper_email="", shopper_customer_id=order.shopper_customer_id)
+    blocker = commission_blocker(rep, shopper_user=order.shopper_user, shopper_email_hash=email_key)
+    if blocker is None and order.discount_amount > 0 and programme.shopper_one_use and not key:
+        blocker = OFFER_UNVERIFIABLE
     if (
         blocker is None
         and order.discount_amount > 0
@@ -90,7 +97,7 @@ def order_attribute(
         and key
         and not _redeem(order, programme, key)
     ):
-        blocker = _OFFER_REUSED
+        blocker = OFFER_REUSED
     credited = rep.advocate if blocker is None else None
     won = Order.objects.filter(pk=order.pk, rep_code__isnull=True).update(
         programme=programme, rep_code=rep, attribution=how, advocate=credited
@@ -137,7 +144,7 @@ def _refine(order: Order, *, amounts: OrderAmounts | None, shopper_email: str) -
 
 def _redeem(order: Order, programme, shopper_key: str) -> bool:
     """Take the programme's one-use offer for this order; False when the shopper had used it."""
-    if _offer_used(programme, shopper_key):
+    if offer_used(programme, shopper_key):
         return False
     try:
         with transaction.atomic():

@@ -1,10 +1,12 @@
 """Recording a sale: the one door every integration uses (sandbox store, Stripe, the API).
 
 `order_ingest` validates the amounts, attributes the order (code typed > link cookie > account
-referred at signup > order metadata), records it at most once per (source, external id),
-enforces one discounted order per shopper where the programme says so, and creates the pending
-commission. Problems that are not the shopper's fault (a paused advocate, a self-referral, a
-programme that has ended) never block the sale: the order is kept, earns nothing, and a fraud
+referred at signup > order metadata; a typed code we don't know is noted, not fatal), records it
+at most once per (source, external id), enforces the programme's shopper offer (one use per
+shopper, first order only: services/order_checks.py, by email or customer id), and creates the
+pending commission. Problems that are not the shopper's fault (a paused advocate, a
+self-referral, a programme that has ended, a one-use offer with no shopper to check it against)
+never block the sale: the order is kept, earns nothing, and a fraud
 signal asks a manager to look.
 
 Subscriptions: the first paid invoice is an order like any other. A renewal (`renewal=True`)
@@ -33,6 +35,14 @@ from referrals.services.codes import CODE_SHAPE
 from referrals.services.commissions import (
     commission_create_for_new_order,
     commission_create_for_renewal,
+)
+from referrals.services.order_checks import (
+    OFFER_REUSED,
+    commission_blocker,
+    offer_blocker,
+    offer_used,
+    shopper_annotations,
+    shopper_key,
 )
 
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -71,6 +81,7 @@ _ATTRIBUTION_FIELDS = (
     "advocate__programme__attribution_window_days",
     "advocate__programme__hold_days",
     "advocate__programme__shopper_one_use",
+    "advocate__programme__shopper_first_order_only",
     "advocate__programme__advocate_reward_kind",
     "advocate__programme__advocate_reward_percent",
     "advocate__programme__advocate_reward_amount",
@@ -78,26 +89,38 @@ _ATTRIBUTION_FIELDS = (
 )
 
 
-def _code_for_attribution(code: str) -> RepCode | None:
+def _code_for_attribution(code: str, shopper: dict | None = None) -> RepCode | None:
     """codes.repcode_find for recording an order: the same code (any letter case) and rows, with
     only _ATTRIBUTION_FIELDS loaded (a third of the columns: less to compile and to read, about
     a tenth of an ingested order's time). Anything else read from them would cost a query of
-    its own: add it to the list instead."""
+    its own: add it to the list instead. `shopper` (email, customer id): whether the shopper is
+    the advocate is read in the same query (order_checks.shopper_annotations)."""
     normalised = normalise_code(code)
     if not CODE_SHAPE.match(normalised):
         return None
     return (
         RepCode.objects.select_related("advocate__user", "advocate__programme")
         .only(*_ATTRIBUTION_FIELDS)
+        .annotate(
+            **shopper_annotations(**(shopper or {"shopper_email": "", "shopper_customer_id": ""}))
+        )
         .filter(code=normalised)
         .order_by()
         .first()
     )
 
 
+# How far a store's clock may be from ours: an order stamped up to this before its click (the
+# store's clock behind) still follows the click, and one stamped up to this in the future is
+# accepted as now-ish; further ahead is refused.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
 def _within_window(programme: Programme, clicked_at: datetime, placed_at: datetime) -> bool:
-    """An order counts while placed_at <= clicked_at + window (the last second included)."""
-    return clicked_at <= placed_at <= clicked_at + timedelta(days=programme.attribution_window_days)
+    """An order counts while clicked_at - CLOCK_SKEW <= placed_at <= clicked_at + window (the
+    last second included)."""
+    window = timedelta(days=programme.attribution_window_days)
+    return clicked_at - CLOCK_SKEW <= placed_at <= clicked_at + window
 
 
 def resolve_attribution(
@@ -107,34 +130,30 @@ def resolve_attribution(
     shopper_user,
     metadata_code: str,
     placed_at: datetime,
+    shopper_email: str = "",
+    shopper_customer_id: str = "",
 ) -> tuple[RepCode | None, str]:
-    """Which code gets the credit, and how. A typed code that doesn't exist is an error."""
+    """Which code gets the credit, and how. A typed code that doesn't exist is a claim that
+    doesn't hold: the order is attributed by what else does (link, account, metadata)."""
+    shopper = {"shopper_email": shopper_email, "shopper_customer_id": shopper_customer_id}
     if code:
-        rep = _code_for_attribution(code)
-        if rep is None:
-            raise ServiceError("code_unknown", "We don't recognise that code.", field="code")
-        return rep, Attribution.CODE
+        rep = _code_for_attribution(code, shopper)
+        if rep is not None:
+            return rep, Attribution.CODE
     if link is not None:
-        rep = _code_for_attribution(link.code)
+        rep = _code_for_attribution(link.code, shopper)
         if rep and _within_window(rep.advocate.programme, link.clicked_at, placed_at):
             return rep, Attribution.LINK
     referred = getattr(shopper_user, "referred_by", None) if shopper_user else None
     if referred is not None:
-        rep = _code_for_attribution(referred.rep_code.code)
+        rep = _code_for_attribution(referred.rep_code.code, shopper)
         if rep and _within_window(rep.advocate.programme, referred.clicked_at, placed_at):
             return rep, Attribution.ACCOUNT
     if metadata_code:
-        rep = _code_for_attribution(metadata_code)
+        rep = _code_for_attribution(metadata_code, shopper)
         if rep is not None:
             return rep, Attribution.METADATA
     return None, Attribution.NONE
-
-
-def _is_self_referral(rep: RepCode, *, shopper_user, shopper_email_hash: str) -> bool:
-    advocate_user = rep.advocate.user
-    if shopper_user is not None and shopper_user.pk == advocate_user.pk:
-        return True
-    return bool(shopper_email_hash) and shopper_email_hash == email_hash(advocate_user.email)
 
 
 def order_ingest(
@@ -191,7 +210,13 @@ def order_ingest(
         raise ServiceError("amount_invalid", "The discount can't be larger than the order.")
     placed_at = placed_at or timezone.now()
     if timezone.is_naive(placed_at):
-        raise ServiceError("placed_at_invalid", "The order time must include a time zone.")
+        raise ServiceError(
+            "placed_at_invalid", "The order time must include a time zone.", field="placed_at"
+        )
+    if placed_at > timezone.now() + CLOCK_SKEW:
+        raise ServiceError(
+            "placed_at_invalid", "The order time is in the future.", field="placed_at"
+        )
 
     first = None
     if renewal:
@@ -204,7 +229,11 @@ def order_ingest(
             shopper_user=shopper_user,
             metadata_code=metadata_code,
             placed_at=placed_at,
+            shopper_email=shopper_email,
+            shopper_customer_id=shopper_customer_id,
         )
+    # The typed code was not recognised (resolve_attribution passed over it): noted, not fatal.
+    rejected_code = code.strip()[:64] if code and how != Attribution.CODE else ""
     programme = rep.advocate.programme if rep else None
     if programme is not None and currency != programme.currency:
         raise ServiceError(
@@ -213,22 +242,33 @@ def order_ingest(
             f"{currency}.",
         )
 
-    shopper_key = email_hash(shopper_email)
+    email_key = email_hash(shopper_email)
+    key = shopper_key(shopper_email=shopper_email, shopper_customer_id=shopper_customer_id)
     blocker = (
-        _commission_blocker(rep, shopper_user=shopper_user, shopper_email_hash=shopper_key)
+        commission_blocker(rep, shopper_user=shopper_user, shopper_email_hash=email_key)
         if rep is not None
         else None
     )
+    if blocker is None:
+        blocker = offer_blocker(
+            programme,
+            discount_amount=discount_amount,
+            renewal=renewal,
+            paid=paid,
+            shopper_key=key,
+            shopper_email_hash=email_key,
+            shopper_customer_id=shopper_customer_id,
+        )
     # A renewal's discount is the first order's offer continuing, not a second use of it.
     one_use_offer = bool(
         programme is not None
         and not renewal
         and discount_amount > 0
         and programme.shopper_one_use
-        and shopper_key
+        and key
     )
-    if one_use_offer and paid and blocker is None and _offer_used(programme, shopper_key):
-        blocker, one_use_offer = _OFFER_REUSED, False
+    if one_use_offer and paid and blocker is None and offer_used(programme, key):
+        blocker, one_use_offer = OFFER_REUSED, False
     try:
         with transaction.atomic():
             order = Order.objects.create(
@@ -240,7 +280,8 @@ def order_ingest(
                 # A sale is credited at once unless something blocks it; a renewal only once
                 # its recurring commission is known (_renewal_credit).
                 advocate=rep.advocate if rep and blocker is None and first is None else None,
-                shopper_email_hash=shopper_key,
+                shopper_email_hash=email_key,
+                rejected_code=rejected_code,
                 shopper_customer_id=shopper_customer_id or "",
                 subscription_id=subscription_id or "",
                 shopper_user=shopper_user,
@@ -253,9 +294,7 @@ def order_ingest(
                 placed_at=placed_at,
             )
             if one_use_offer:
-                DiscountRedemption.objects.create(
-                    programme=programme, shopper_key=shopper_key, order=order
-                )
+                DiscountRedemption.objects.create(programme=programme, shopper_key=key, order=order)
             result = IngestResult(order=order, created=True)
             if rep is None:
                 return result
@@ -276,7 +315,7 @@ def order_ingest(
         existing = _recorded(source, external_id)
         if existing is not None:
             return existing
-        if one_use_offer and _offer_used(programme, shopper_key):
+        if one_use_offer and offer_used(programme, key):
             if paid:  # the same shopper's other order took the offer first, concurrently
                 return order_ingest(
                     source=source,
@@ -304,15 +343,20 @@ def order_ingest(
         raise
 
 
-_OFFER_REUSED = (
-    FraudSignal.Kind.OFFER_REUSED,
-    "Paid with the programme's one-use offer the shopper had already used: recorded, without "
-    "the commission on this second use.",
-)
-
-
-def _offer_used(programme: Programme, shopper_key: str) -> bool:
-    return DiscountRedemption.objects.filter(programme=programme, shopper_key=shopper_key).exists()
+def order_warnings(order: Order) -> list[str]:
+    """What the integrator should know about how an order was recorded (not why it earns
+    nothing: that is IngestResult.notes)."""
+    if not order.rejected_code:
+        return []
+    how = (
+        "unattributed"
+        if order.attribution == Attribution.NONE
+        else f"attributed by {order.get_attribution_display().lower()} instead"
+    )
+    return [
+        f"The code {order.rejected_code!r} is not one we recognise: the order is recorded "
+        f"{how}, and the code noted on it."
+    ]
 
 
 def _recorded(source: str, external_id: str) -> IngestResult | None:
@@ -357,22 +401,3 @@ def _renewal_credit(result: IngestResult, first: Order) -> IngestResult:
     order.save(update_fields=["advocate"])
     result.commission = commission
     return result
-
-
-def _commission_blocker(rep: RepCode, *, shopper_user, shopper_email_hash: str):
-    """(fraud signal kind, note) when this referral must earn nothing, else None.
-
-    Checked when the order arrives, not only at the click: an advocate paused since sharing the
-    link earns nothing on it.
-    """
-    if _is_self_referral(rep, shopper_user=shopper_user, shopper_email_hash=shopper_email_hash):
-        return FraudSignal.Kind.SELF_REFERRAL, "The advocate referred their own order."
-    if not rep.advocate.programme.is_active:
-        return FraudSignal.Kind.PROGRAMME_INACTIVE, "The programme was not active at the order."
-    if not rep.advocate.is_active or not rep.is_active:
-        return (
-            FraudSignal.Kind.ADVOCATE_INACTIVE,
-            f"The advocate's status was {rep.advocate.get_status_display().lower()} "
-            "or the code was deactivated.",
-        )
-    return None

@@ -1,10 +1,13 @@
 """Refunds and disputes: the one service every integration calls when money goes back.
 
-A refund reverses the order's commissions in proportion to that refund's own amount (out of
-what the shopper paid: net + tax + shipping); the refund that brings the total refunded to the
-full amount reverses whatever is left, so a full refund always nets the commissions to zero
-whatever the rounding on the way. A refund after payout leaves a negative payable balance that
-later payouts absorb. A dispute freezes the commissions until it is won or lost.
+Refunds reverse the order's commissions in proportion to what has been refunded (out of what
+the shopper paid: net + tax + shipping): after any sequence of refunds, what they reversed of a
+commission is commission × refunded / paid, rounded half-up once (each refund reverses the
+difference between that target and what was reversed before it, so small refunds don't drift);
+the refund that brings the total refunded to the full amount reverses whatever is left, so a
+full refund always nets the commissions to zero. A refund after payout leaves a negative
+payable balance that later payouts absorb. A dispute freezes the commissions until it is won
+or lost.
 """
 
 from decimal import ROUND_HALF_UP, Decimal
@@ -47,19 +50,31 @@ def _reverse(commission: Commission, amount: int, *, reference: str, memo: str, 
     _notify(commission, "reversed")
 
 
+def _reversed_by_refunds(commission: Commission) -> int:
+    """What refunds have reversed of this commission so far (a positive amount)."""
+    total = commission.ledger.filter(
+        kind=LedgerEntry.Kind.REVERSED, reference__startswith="refund:"
+    ).aggregate(total=Sum("amount", default=0))["total"]
+    return -total
+
+
 def _reverse_refund_share(
-    commission: Commission, refund: Refund, *, paid: int, full: bool, actor
+    commission: Commission, refund: Refund, *, paid: int, refunded: int, actor
 ) -> None:
-    """Reverse the commission's share of one refund: in proportion to the refund's amount, or
-    all that is left when the refund completes the full amount."""
+    """Bring what refunds reversed of the commission to its share of everything refunded so
+    far (`refunded`, this refund included): commission × refunded / paid, rounded half-up once,
+    minus what earlier refunds reversed. Rounding each refund on its own would drift (250
+    refunds of 0.4 cent each reverse nothing); the refund that completes the full amount
+    reverses all that is left, so a full refund nets the commission to zero."""
     outstanding = commission_outstanding(commission)
     if outstanding <= 0:
         return
-    if full:
+    if refunded >= paid:
         share = outstanding
     else:
-        exact = Decimal(commission.amount) * Decimal(refund.amount) / Decimal(paid)
-        share = min(outstanding, int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP)))
+        exact = Decimal(commission.amount) * Decimal(refunded) / Decimal(paid)
+        target = int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+        share = min(outstanding, target - _reversed_by_refunds(commission))
     if share > 0:
         _reverse(
             commission,
@@ -71,17 +86,29 @@ def _reverse_refund_share(
 
 
 @transaction.atomic
-def refund_record(*, order: Order, external_id: str, amount: int, actor=None) -> Refund:
-    """Record one refund (idempotent by its id) and reverse commissions accordingly."""
+def refund_record(
+    *, order: Order, external_id: str, amount: int, currency: str = "", actor=None
+) -> Refund:
+    """Record one refund (idempotent by its id) and reverse commissions accordingly.
+
+    `currency` (optional, any letter case) must be the order's: a refund is never converted.
+    The same refund id again with the same amount is answered with the first recording; with
+    another amount it is refused (`refund_id_reused`), never silently dropped."""
     external_id = (external_id or "").strip()
     if not external_id or len(external_id) > 255:
         raise ServiceError("refund_id_invalid", "A refund id of 1 to 255 characters is needed.")
     if isinstance(amount, bool) or not isinstance(amount, int) or not 0 < amount <= MAX_AMOUNT:
         raise ServiceError("amount_invalid", "The refund amount must be a positive whole number.")
+    if currency and (not isinstance(currency, str) or currency.upper() != order.currency):
+        raise ServiceError(
+            "refund_currency_mismatch",
+            f"The order was paid in {order.currency}; a refund of it can't be in {currency}.",
+            field="currency",
+        )
     order = Order.objects.select_for_update().get(pk=order.pk)
     existing = order.refunds.filter(external_id=external_id).first()
     if existing is not None:
-        return existing
+        return _same_refund(existing, amount)
     paid = order_total_paid(order)
     refunded_before = order.refunds.aggregate(total=Sum("amount", default=0))["total"]
     if refunded_before + amount > paid:
@@ -93,18 +120,30 @@ def refund_record(*, order: Order, external_id: str, amount: int, actor=None) ->
         with transaction.atomic():
             refund = Refund.objects.create(order=order, external_id=external_id, amount=amount)
     except IntegrityError:
-        return order.refunds.get(external_id=external_id)
-    full = refunded_before + amount == paid
+        return _same_refund(order.refunds.get(external_id=external_id), amount)
+    refunded = refunded_before + amount
+    full = refunded == paid
 
     commissions = (
         Commission.objects.select_for_update().filter(order=order).select_related("advocate")
     )
     for commission in commissions:
-        _reverse_refund_share(commission, refund, paid=paid, full=full, actor=actor)
+        _reverse_refund_share(commission, refund, paid=paid, refunded=refunded, actor=actor)
     order.status = Order.Status.REFUNDED if full else Order.Status.PARTIALLY_REFUNDED
     order.save(update_fields=["status"])
     audit(actor=actor, action="refund_recorded", obj=order, amount=amount, refund=external_id)
     return refund
+
+
+def _same_refund(existing: Refund, amount: int) -> Refund:
+    if existing.amount != amount:
+        raise ServiceError(
+            "refund_id_reused",
+            f"Refund {existing.external_id} was recorded for {existing.amount}, not {amount}: "
+            "a new refund needs a new id.",
+            field="refund_id",
+        )
+    return existing
 
 
 @transaction.atomic
@@ -184,7 +223,7 @@ def commission_settle_past_events(*, commission: Commission, actor=None) -> Comm
     for refund in order.refunds.order_by("pk"):
         refunded += refund.amount
         refund.order = order
-        _reverse_refund_share(commission, refund, paid=paid, full=refunded == paid, actor=actor)
+        _reverse_refund_share(commission, refund, paid=paid, refunded=refunded, actor=actor)
     for dispute in order.disputes.order_by("pk"):
         if dispute.status == Dispute.Status.LOST:
             outstanding = commission_outstanding(commission)

@@ -299,9 +299,11 @@ def test_an_order_in_another_currency_than_the_programme_is_refused(api, rep_cod
     assert Order.objects.count() == 0
 
 
-def test_an_unknown_code_on_an_order_is_404_and_nothing_is_stored(api):
-    assert_error(api.post("/orders", order_body(code="NOSUCH99")), 404, "code_unknown")
-    assert Order.objects.count() == 0
+def test_an_unknown_code_on_an_order_is_recorded_unattributed_with_the_code_noted(api):
+    response = api.post("/orders", order_body(code="NOSUCH99"))
+    assert response.status_code == 201
+    assert response.json()["attributed"] is False
+    assert Order.objects.get().rejected_code == "NOSUCH99"
 
 
 def test_a_key_scoped_to_another_programme_cannot_record_its_orders(client, rep_code):

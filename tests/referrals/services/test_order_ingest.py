@@ -208,9 +208,15 @@ class TestAttribution:
         assert result.order.attribution == Attribution.NONE
         assert result.commission is None
 
-    def test_click_after_the_order_does_not_count(self, rep_code):
-        result = ingest(link=link_to(rep_code, clicked_at=PLACED + timedelta(seconds=1)))
+    def test_click_after_the_order_beyond_the_clock_skew_does_not_count(self, rep_code):
+        late = PLACED + orders.CLOCK_SKEW + timedelta(seconds=1)
+        result = ingest(link=link_to(rep_code, clicked_at=late))
         assert result.order.attribution == Attribution.NONE
+
+    def test_click_seconds_after_the_order_stamp_counts_as_clock_skew(self, rep_code):
+        result = ingest(link=link_to(rep_code, clicked_at=PLACED + timedelta(seconds=2)))
+        assert result.order.attribution == Attribution.LINK
+        assert result.commission is not None
 
     def test_link_to_a_code_that_no_longer_exists_is_ignored(self, programme):
         link = LinkReferral(code="GONE12345", visitor_id="", clicked_at=PLACED)
@@ -218,12 +224,20 @@ class TestAttribution:
         assert result.created
         assert result.order.attribution == Attribution.NONE
 
-    def test_typed_unknown_code_is_an_error_and_nothing_is_stored(self, rep_code):
-        with pytest.raises(ServiceError) as exc:
-            ingest(code="NOSUCHCODE", link=link_to(rep_code))
-        assert exc.value.code == "code_unknown"
-        assert exc.value.field == "code"
-        assert nothing_stored()
+    def test_typed_unknown_code_is_noted_and_the_order_attributed_by_what_holds(self, rep_code):
+        result = ingest(code="NOSUCHCODE", link=link_to(rep_code))
+        assert result.created
+        assert result.order.attribution == Attribution.LINK
+        assert result.order.rejected_code == "NOSUCHCODE"
+        assert result.commission is not None
+        assert orders.order_warnings(result.order)
+
+    def test_typed_unknown_code_alone_records_the_order_unattributed(self, rep_code):
+        result = ingest(code="NOSUCHCODE")
+        assert result.created
+        assert result.order.attribution == Attribution.NONE
+        assert result.order.rejected_code == "NOSUCHCODE"
+        assert result.commission is None
 
     def test_order_with_no_referral_is_stored_without_commission(self, rep_code):
         result = ingest()

@@ -1,0 +1,117 @@
+"""refund_record: what a sequence of refunds reverses (issue #16), checked against an expectation
+computed here with Fraction arithmetic, not with the service's helpers."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from fractions import Fraction
+from math import floor
+
+import pytest
+from django.db import transaction
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from kernel.errors import ServiceError
+from referrals.models import Commission, LedgerEntry
+from referrals.services.orders import order_ingest
+from referrals.services.refunds import refund_record
+
+pytestmark = pytest.mark.django_db
+
+PLACED = datetime(2025, 3, 10, 12, 0, 0, tzinfo=UTC)
+
+
+def referred_order(rep_code, *, gross=10000, tax=0, shipping=0, external_id="order-1"):
+    result = order_ingest(
+        source="api",
+        external_id=external_id,
+        currency="EUR",
+        gross_amount=gross,
+        tax_amount=tax,
+        shipping_amount=shipping,
+        code=rep_code.code,
+        placed_at=PLACED,
+    )
+    return result.order, result.commission
+
+
+def reversed_total(commission: Commission) -> int:
+    return -sum(
+        commission.ledger.filter(kind=LedgerEntry.Kind.REVERSED).values_list("amount", flat=True)
+    )
+
+
+def half_up(value: Fraction) -> int:
+    return floor(value + Fraction(1, 2))
+
+
+def test_many_small_partial_refunds_reverse_the_refunded_share_not_zero(rep_code):
+    """250 refunds of 4 cents on a 100.00 order (10% of it) reverse 10% of the 10.00
+    commission: each on its own rounds to 0 (0.4 cent), so they used to reverse nothing."""
+    order, commission = referred_order(rep_code)
+    assert commission is not None
+    assert commission.amount == 1000
+    for n in range(250):
+        refund_record(order=order, external_id=f"re_{n}", amount=4)
+    assert reversed_total(commission) == 100
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    gross=st.integers(min_value=1, max_value=50_000),
+    tax=st.integers(min_value=0, max_value=5_000),
+    shipping=st.integers(min_value=0, max_value=2_000),
+    percent=st.sampled_from(["10", "7.5", "33.33", "1", "99"]),
+    cuts=st.lists(st.floats(min_value=0, max_value=1), min_size=1, max_size=12),
+    finish=st.booleans(),
+)
+def test_any_refund_sequence_reverses_commission_times_refunded_share_rounded_once(
+    rep_code, gross, tax, shipping, percent, cuts, finish
+):
+    programme = rep_code.advocate.programme
+    programme.advocate_reward_percent = Decimal(percent)
+    programme.save(update_fields=["advocate_reward_percent"])
+    with transaction.atomic():
+        order, commission = referred_order(rep_code, gross=gross, tax=tax, shipping=shipping)
+        assume(commission is not None)
+        paid = gross + tax + shipping
+        # Refund amounts from cut points: each a positive share of what is left.
+        refunded = 0
+        amounts = []
+        for cut in cuts:
+            amount = int((paid - refunded) * cut)
+            if amount <= 0:
+                continue
+            amounts.append(amount)
+            refunded += amount
+        if finish and refunded < paid:
+            amounts.append(paid - refunded)
+        refunded = 0
+        for n, amount in enumerate(amounts):
+            refund_record(order=order, external_id=f"re_{n}", amount=amount)
+            refunded += amount
+            expected = half_up(Fraction(commission.amount) * Fraction(refunded, paid))
+            assert reversed_total(commission) == expected, (n, amounts)
+        if refunded == paid:
+            assert sum(commission.ledger.values_list("amount", flat=True)) == 0
+        transaction.set_rollback(True)
+
+
+def test_a_refund_id_reused_with_another_amount_is_refused_not_dropped(rep_code):
+    order, commission = referred_order(rep_code)
+    refund_record(order=order, external_id="re_1", amount=4000)
+    assert refund_record(order=order, external_id="re_1", amount=4000).amount == 4000
+    with pytest.raises(ServiceError) as caught:
+        refund_record(order=order, external_id="re_1", amount=5000)
+    assert caught.value.code == "refund_id_reused"
+    assert reversed_total(commission) == 400
+
+
+def test_a_refund_names_its_currency_in_any_case_and_must_be_the_orders(rep_code):
+    order, _ = referred_order(rep_code)
+    with pytest.raises(ServiceError) as caught:
+        refund_record(order=order, external_id="re_1", amount=100, currency="usd")
+    assert caught.value.code == "refund_currency_mismatch"
+    assert refund_record(order=order, external_id="re_1", amount=100, currency="eur").amount == 100
