@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('referrals', '0009_stripe_links_offer_reused'),
+        ("referrals", "0011_fraudsignal_offer_unverifiable"),
     ]
 
     operations = [

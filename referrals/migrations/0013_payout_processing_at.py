@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('referrals', '0010_payout_cancelled'),
+        ('referrals', '0012_payout_cancelled'),
     ]
 
     operations = [
