@@ -608,7 +608,9 @@ class MoneyMachine(RuleBasedStateMachine):
     @precondition(lambda self: self._open_payouts())
     @rule(data=st.data(), outcome=st.sampled_from(["paid", "paid", "failed"]))
     def settle_payout(self, data, outcome):
-        p = self.m_payouts[data.draw(st.sampled_from(self._open_payouts()))]
+        self._settle(self.m_payouts[data.draw(st.sampled_from(self._open_payouts()))], outcome)
+
+    def _settle(self, p: MPayout, outcome: str) -> None:
         if outcome == "failed":
             payouts.payout_mark_failed(payout_id=p.pk, actor=self.managers[0], reason="Bounced")
             self._release(p, "failed")
@@ -646,6 +648,39 @@ class MoneyMachine(RuleBasedStateMachine):
         payouts.payout_mark_paid(payout_id=p.pk, actor=self.managers[1])  # a second click
         assert LedgerEntry.objects.count() == before, "a payout was paid twice"
         self._batch_maybe_done(p.batch)
+
+    @rule(
+        currency=st.sampled_from(CURRENCIES),
+        release_first=st.booleans(),
+        outcomes=st.lists(st.sampled_from(["paid", "paid", "failed", "later"]), max_size=2),
+    )
+    def payday(self, currency, release_first, outcomes):
+        """The whole cycle in one step (so long paths are reached in short sequences): release
+        held commissions, build, approve, execute, settle each payout or leave it for later."""
+        if release_first:
+            self.release_held()
+        known = set(self.m_batches)
+        self.build_batch(currency, 0)
+        new = set(self.m_batches) - known
+        if not new:
+            return
+        (batch_pk,) = new
+        payouts.payout_batch_approve(batch_id=batch_pk, actor=self.managers[1], password=PASSWORD)
+        self.m_batches[batch_pk]["status"] = "approved"
+        payouts.payout_batch_execute(batch_id=batch_pk, actor=self.managers[0])
+        self.m_batches[batch_pk]["status"] = "executing"
+        for p in self.m_payouts.values():
+            if p.batch == batch_pk and p.state == "open":
+                if Payout.objects.get(pk=p.pk).status == Payout.Status.FAILED:
+                    assert self.status[p.advocate] == "banned", "execute failed a good payout"
+                    self._release(p, "failed")
+        open_ = sorted(
+            pk for pk, p in self.m_payouts.items() if p.batch == batch_pk and p.state == "open"
+        )
+        for pk, outcome in zip(open_, outcomes + ["paid"] * len(open_), strict=False):
+            if outcome != "later":
+                self._settle(self.m_payouts[pk], outcome)
+        self._batch_maybe_done(batch_pk)
 
     def _retryable(self):
         return sorted(
