@@ -653,8 +653,9 @@ class MoneyMachine(RuleBasedStateMachine):
         currency=st.sampled_from(CURRENCIES),
         release_first=st.booleans(),
         outcomes=st.lists(st.sampled_from(["paid", "paid", "failed", "later"]), max_size=2),
+        refund_between=st.sampled_from([None, None, 50, 100]),
     )
-    def payday(self, currency, release_first, outcomes):
+    def payday(self, currency, release_first, outcomes, refund_between):
         """The whole cycle in one step (so long paths are reached in short sequences): release
         held commissions, build, approve, execute, settle each payout or leave it for later."""
         if release_first:
@@ -665,6 +666,20 @@ class MoneyMachine(RuleBasedStateMachine):
         if not new:
             return
         (batch_pk,) = new
+        if refund_between:  # the race: money goes back after the build, before the payment
+            paid_out = {p.pk for p in self.m_payouts.values() if p.batch == batch_pk}
+            m = next(
+                (
+                    self.m_orders[c.order]
+                    for c in self.m_commissions.values()
+                    if c.payout in paid_out
+                    and self.m_orders[c.order].refunded < self.m_orders[c.order].paid_total
+                ),
+                None,
+            )
+            if m is not None:
+                left = m.paid_total - m.refunded
+                self._refund(m, max(1, left * refund_between // 100), via_stripe=False)
         payouts.payout_batch_approve(batch_id=batch_pk, actor=self.managers[1], password=PASSWORD)
         self.m_batches[batch_pk]["status"] = "approved"
         payouts.payout_batch_execute(batch_id=batch_pk, actor=self.managers[0])
@@ -800,7 +815,7 @@ class MoneyMachine(RuleBasedStateMachine):
                     Payout.Status.PENDING,
                     Payout.Status.PROCESSING,
                     Payout.Status.PAID,
-                ), f"payout {pk} of a {p.state} payout is still {status}"
+                ), f"payout {pk} was {p.state} (its money given back) but is still {status}"
         for pk, status, total in PayoutBatch.objects.values_list("pk", "status", "total_amount"):
             assert status == self.m_batches[pk]["status"], f"batch {pk}: {status}"
             originals = sum(
