@@ -29,7 +29,7 @@ banned and reinstated, payout batches built / approved / executed (manual backen
 cancelled, payouts marked paid / failed and retried.
 
 The default run draws 200 sequences; `make money-soak` (`pytest -m slow`) draws 2,000 longer
-ones. A failure prints the seed (`--hypothesis-seed=N` replays a run) and `@reproduce_failure`.
+ones. A failure prints its steps and `@reproduce_failure(...)`; `--hypothesis-seed=N` fixes a run.
 """
 
 from dataclasses import dataclass, field
@@ -842,7 +842,7 @@ def _run(max_examples: int, steps: int):
             max_examples=max_examples,
             stateful_step_count=steps,
             deadline=None,
-            derandomize=False,  # a failure prints its seed; --hypothesis-seed=N replays it
+            derandomize=False,  # random per run; --hypothesis-seed=N fixes one
             print_blob=True,  # and @reproduce_failure(...) to replay the exact example
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
         ),
