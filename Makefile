@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 
 .DEFAULT_GOAL := help
 .PHONY: help install install-test install-prod system-deps demo run test test-pg lint format clean \
-	services services-stop run-prod bench
+	services services-stop run-prod bench money-soak
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -58,6 +58,11 @@ run-prod: install-prod services ## gunicorn + Celery worker + beat, DEBUG=false,
 test: install-test system-deps ## Run the whole test suite (the e2e test included)
 	$(PY) -m pytest
 	$(MAKE) --no-print-directory test-pg
+
+# The money state machine's long run: 2,000 sequences of 50 steps (SEED=<n> replays a failure).
+money-soak: install-test ## The money state machine's long run (2,000 sequences; SEED= replays)
+	$(PY) -m pytest tests/referrals/test_money_invariants.py -m slow -p no:cacheprovider \
+		$(if $(SEED),--hypothesis-seed=$(SEED))
 
 test-pg: install-test ## The PostgreSQL concurrency tests, on a throwaway cluster (tests/pg/run.py)
 	$(PY) -m tests.pg.run
