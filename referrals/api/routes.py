@@ -8,23 +8,21 @@ authenticate, check the key's scope, call one service or selector, shape the ans
 
 import re
 
-from django.http import HttpRequest, HttpResponseNotAllowed
+from django.http import HttpResponseNotAllowed
 from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI, Status
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
-from ninja.security import HttpBearer
 
 from advocacy.models import Advocate
 from advocacy.services import customers_upsert
 from kernel.errors import ServiceError
 from referrals import ratelimit
+from referrals.api.auth import ApiKeyAuth, CodeLookupAuth
 from referrals.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from referrals.api.idempotency import idempotency_claim
 from referrals.api.keys import (
     api_key_allows,
-    api_key_authenticate,
-    api_key_cache_key,
     api_key_scope,
 )
 from referrals.api.schemas import (
@@ -38,7 +36,7 @@ from referrals.api.schemas import (
     RefundOut,
     StatsOut,
 )
-from referrals.links.cache import card_load, card_lookup
+from referrals.links.cache import card_load
 from referrals.links.selectors import link_referral_for_visitor
 from referrals.models import Order
 from referrals.selectors import advocate_balance, advocate_stats
@@ -69,36 +67,6 @@ def _error(api, request, status, code, message, fields=None, headers=None):
 
 # Every operation may answer with these; the body is always ErrorOut.
 ERRORS = {status: ErrorOut for status in (400, 401, 403, 404, 409, 422, 429)}
-
-
-class ApiKeyAuth(HttpBearer):
-    def __call__(self, request: HttpRequest):
-        # HttpBearer's check, reading the one header from META: `request.headers` would build a
-        # dict of every header first, on every API request.
-        scheme, _, token = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
-        if scheme.lower() != self.openapi_scheme:
-            return None
-        return self.authenticate(request, token)
-
-    def authenticate(self, request: HttpRequest, token: str):
-        return api_key_authenticate(token)
-
-
-class CodeLookupAuth(ApiKeyAuth):
-    """The key check of GET /codes/{code}, the API's hottest path, in the same cache round trip
-    as the lookup itself: one `get_many` brings the key's entry, the IP's failed-lookup counter,
-    the targets generation and the code's card (referrals.links.cache, as `/r/` reads it; left
-    on the request for the view)."""
-
-    def authenticate(self, request: HttpRequest, token: str):
-        code = request.resolver_match.kwargs.get("code", "") if request.resolver_match else ""
-        request.code_lookup_limit_key = limit_key = ratelimit.bucket_key(
-            "code_lookup", ratelimit.client_ip(request)
-        )
-        key_entry = api_key_cache_key(token)
-        extra_keys = [limit_key] if key_entry is None else [limit_key, key_entry]
-        request.code_lookup = card_lookup(code, extra_keys=extra_keys)
-        return api_key_authenticate(token, prefetched=request.code_lookup.extras)
 
 
 api = NinjaAPI(
