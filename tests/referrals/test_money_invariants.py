@@ -104,7 +104,7 @@ class MOrder:
     net: int  # the commission base: gross - discount
     paid_total: int  # what the shopper paid, and what refunds are measured against
     refunded: int = 0
-    refund_ids: list = field(default_factory=list)
+    refund_ids: list = field(default_factory=list)  # (id, amount), in order
     disputes: dict = field(default_factory=dict)  # external id -> open / won / lost
     commission: int | None = None  # the model commission's key (the DB pk)
     stripe: tuple | None = None  # (payment intent id, charge id) for a Stripe order
@@ -396,7 +396,7 @@ class MoneyMachine(RuleBasedStateMachine):
                 order=Order(pk=m.pk), external_id=refund_id, amount=amount, actor=None
             )
         m.refunded += amount
-        m.refund_ids.append(refund_id)
+        m.refund_ids.append((refund_id, amount))
         if m.commission is not None:
             self._after_reversal(self.m_commissions[m.commission])
 
@@ -413,8 +413,16 @@ class MoneyMachine(RuleBasedStateMachine):
         left = m.paid_total - m.refunded
         if how == "repeat":
             if m.refund_ids and not m.stripe:
+                refund_id, amount = m.refund_ids[0]
                 before = LedgerEntry.objects.count()
-                refunds.refund_record(order=Order(pk=m.pk), external_id=m.refund_ids[0], amount=1)
+                # The same refund again is answered from the first recording; the same id with
+                # another amount is refused (refund_id_reused). Neither moves money.
+                refunds.refund_record(order=Order(pk=m.pk), external_id=refund_id, amount=amount)
+                with pytest.raises(ServiceError) as refused:
+                    refunds.refund_record(
+                        order=Order(pk=m.pk), external_id=refund_id, amount=amount + 1
+                    )
+                assert refused.value.code == "refund_id_reused"
                 assert LedgerEntry.objects.count() == before, "a repeated refund id moved money"
             return
         if left <= 0:
