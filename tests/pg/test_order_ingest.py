@@ -1,5 +1,6 @@
 """order_ingest under real concurrency on PostgreSQL: the same order delivered by 20 workers at
-once, and 20 orders racing for one shopper's one-use offer (DESIGN.md invariants 1 and 3)."""
+once, and 20 orders racing for one shopper's one-use offer (an order at most once, one
+discounted order per shopper)."""
 
 import pytest
 

@@ -1,6 +1,6 @@
 """Payout execution on PostgreSQL against the fake Stripe server: 20 workers executing the same
 payout, a worker that dies between the transfer and the commit, and a whole batch built with the
-set-based SQL (DESIGN.md invariant 5: a payout is executed at most once)."""
+set-based SQL (a payout is executed at most once)."""
 
 from datetime import timedelta
 

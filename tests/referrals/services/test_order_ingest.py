@@ -1,4 +1,5 @@
-"""order_ingest: the one door every sale comes through (DESIGN.md, invariants 1 and 3)."""
+"""order_ingest: the one door every sale comes through (an order at most once, a commission at
+most once per rule)."""
 
 from datetime import UTC, datetime, timedelta
 
