@@ -154,15 +154,15 @@ def dispute_open(*, order: Order, external_id: str, actor=None) -> Dispute:
     if created:
         for commission in Commission.objects.select_for_update().filter(order=order):
             if not commission.frozen:
-                commission.frozen = True
-                commission.save(update_fields=["frozen"])
-                audit(
-                    actor=actor,
-                    action="commission_frozen",
-                    obj=commission,
-                    reason=f"Dispute {external_id} opened",
-                )
+                _freeze(commission, actor=actor, reason=f"Dispute {external_id} opened")
     return dispute
+
+
+def _freeze(commission: Commission, *, actor, reason: str) -> None:
+    """Hold a commission out of payouts while a dispute is open, with its audit row."""
+    commission.frozen = True
+    commission.save(update_fields=["frozen"])
+    audit(actor=actor, action="commission_frozen", obj=commission, reason=reason)
 
 
 @transaction.atomic
@@ -236,12 +236,5 @@ def commission_settle_past_events(*, commission: Commission, actor=None) -> Comm
                     actor=actor,
                 )
         elif dispute.status == Dispute.Status.OPEN and not commission.frozen:
-            commission.frozen = True
-            commission.save(update_fields=["frozen"])
-            audit(
-                actor=actor,
-                action="commission_frozen",
-                obj=commission,
-                reason=f"Dispute {dispute.external_id} open",
-            )
+            _freeze(commission, actor=actor, reason=f"Dispute {dispute.external_id} open")
     return commission
