@@ -299,6 +299,8 @@ STREETTEAM_CLICK_BUFFER_URL = env.str("STREETTEAM_CLICK_BUFFER_URL", default="")
 STREETTEAM_TARGET_CACHE_SECONDS = env.int("STREETTEAM_TARGET_CACHE_SECONDS", default=300)
 # A Stripe payout processing longer than this is settled from Stripe (payouts_recover_stuck).
 STREETTEAM_PAYOUT_STUCK_MINUTES = env.int("STREETTEAM_PAYOUT_STUCK_MINUTES", default=120)
+# An order placed longer ago than this is refused (placed_at_invalid); holds count from receipt.
+STREETTEAM_ORDER_MAX_AGE_DAYS = env.int("STREETTEAM_ORDER_MAX_AGE_DAYS", default=90)
 # Misses per IP address ("count/seconds") before failed code lookups and /r/ misses get 429.
 STREETTEAM_RATE_LIMITS = {
     "code_lookup": env.str("STREETTEAM_RATE_LIMIT_CODE_LOOKUP", default="30/600"),

@@ -86,6 +86,13 @@ class AppSettings:
         half an hour with backoff) are over, and the recovery asks the backend about it."""
         return self._setting("STREETTEAM_PAYOUT_STUCK_MINUTES", 120)
 
+    @property
+    def ORDER_MAX_AGE_DAYS(self) -> int:
+        """How far in the past an order's `placed_at` may be when it reaches us: late
+        integrations and Stripe's 30 days of event history fit; a years-old order is a typo
+        or a replay, and is refused rather than attributed."""
+        return self._setting("STREETTEAM_ORDER_MAX_AGE_DAYS", 90)
+
 
 app_settings = AppSettings()
 setting_changed.connect(app_settings.forget, dispatch_uid="streetteam-referrals-app-settings")

@@ -4,17 +4,19 @@
 20% off for the shopper, 10% commission for the advocate, a 30-day hold and a 30-day window.
 """
 
+from datetime import timedelta
 from decimal import Decimal
 
 import factory
 from allauth.account.models import EmailAddress
+from django.db.models import F
 from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from accounts.models import User
 from advocacy.codes import random_code
 from advocacy.models import Advocate, Programme, RepCode, RewardKind
-from referrals.models import Order
+from referrals.models import Commission, Order
 from referrals.services.orders import order_ingest
 
 PASSWORD = "correct-horse-battery-staple"
@@ -104,10 +106,20 @@ class OrderFactory(DjangoModelFactory):
         model = Order
 
 
+def received_ago(commission, elapsed):
+    """`commission` as if its order had reached us `elapsed` ago: holds count from receipt, not
+    from the shop's placed_at, so a test that needs an ended hold moves the hold itself."""
+    if commission is not None and elapsed > timedelta(0):
+        Commission.objects.filter(pk=commission.pk).update(hold_until=F("hold_until") - elapsed)
+        commission.refresh_from_db()
+    return commission
+
+
 def sale(rep_code, external_id: str, gross: int, placed_at=None):
     """A EUR sale made with `rep_code`, recorded as the API records one (so it earns a pending
-    commission and its ledger entry); each external id is its own shopper."""
-    return order_ingest(
+    commission and its ledger entry); each external id is its own shopper. With `placed_at` in
+    the past the order is taken as received then too (its hold has run as long)."""
+    result = order_ingest(
         source="api",
         external_id=external_id,
         currency="EUR",
@@ -116,3 +128,6 @@ def sale(rep_code, external_id: str, gross: int, placed_at=None):
         shopper_email=f"{external_id}@shopper.example",
         placed_at=placed_at,
     )
+    if placed_at is not None:
+        received_ago(result.commission, timezone.now() - placed_at)
+    return result

@@ -75,7 +75,9 @@ def _commission_insert(order: Order, advocate: Advocate, rule: str, amount: int)
         base_amount=order.net_amount,
         amount=amount,
         status=Commission.Status.PENDING,
-        hold_until=order.placed_at + timedelta(days=advocate.programme.hold_days),
+        # The hold counts from when the order reached us: the shop's placed_at is its claim, and
+        # a backdated one must not skip the window in which refunds arrive.
+        hold_until=timezone.now() + timedelta(days=advocate.programme.hold_days),
     )
 
 

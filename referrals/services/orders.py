@@ -28,6 +28,7 @@ from advocacy.codes import normalise_code
 from advocacy.models import Programme, RepCode
 from kernel.errors import ServiceError
 from kernel.money import MAX_AMOUNT
+from referrals.conf import app_settings
 from referrals.hashing import email_hash
 from referrals.links.cookies import LinkReferral
 from referrals.models import Attribution, Commission, DiscountRedemption, FraudSignal, Order
@@ -216,6 +217,15 @@ def order_ingest(
     if placed_at > timezone.now() + CLOCK_SKEW:
         raise ServiceError(
             "placed_at_invalid", "The order time is in the future.", field="placed_at"
+        )
+    # Stripe's timestamps are Stripe's own and arrive signed; a shop's placed_at is its claim.
+    max_age = timedelta(days=app_settings.ORDER_MAX_AGE_DAYS)
+    if source != Order.Source.STRIPE and placed_at < timezone.now() - max_age:
+        raise ServiceError(
+            "placed_at_invalid",
+            f"The order time is more than {app_settings.ORDER_MAX_AGE_DAYS} days ago; "
+            "orders that old are not attributed.",
+            field="placed_at",
         )
 
     first = None

@@ -15,7 +15,7 @@ from referrals.payouts import services as payouts
 from referrals.payouts import tasks
 from referrals.services import commissions
 from referrals.services.orders import order_ingest
-from tests.factories import PASSWORD, AdvocateFactory, RepCodeFactory, UserFactory
+from tests.factories import PASSWORD, AdvocateFactory, RepCodeFactory, UserFactory, received_ago
 
 from .conftest import THREADS
 
@@ -38,7 +38,9 @@ def earn(rep_code, *, orders: int, gross: int = 10_000) -> None:
             code=rep_code.code,
             placed_at=timezone.now() - timedelta(days=45),
         )
-        commissions.commission_approve(commission_id=result.commission.pk)
+        commissions.commission_approve(
+            commission_id=received_ago(result.commission, timedelta(days=45)).pk
+        )
 
 
 def connected(rep_code, account: str = "acct_1Connected"):

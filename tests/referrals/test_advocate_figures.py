@@ -146,7 +146,7 @@ def test_weekly_earnings_by_the_week_of_the_sale(rep_code, manager):
     commission_approve(commission_id=approved.pk, actor=manager)  # 500, approved still counts
     refunded = sale(rep_code, "refunded", 7000, now - timedelta(weeks=6))
     refund_record(order=refunded.order, external_id="re_1", amount=7000)  # reversed: not counted
-    sale(rep_code, "too-old", 9000, now - timedelta(weeks=13))  # before the chart
+    sale(rep_code, "too-old", 9000, now - timedelta(days=86))  # before the chart's 12 weeks
     other = RepCodeFactory(advocate=AdvocateFactory(programme=rep_code.advocate.programme))
     sale(other, "theirs", 8000, now)
 

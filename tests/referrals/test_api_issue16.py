@@ -10,6 +10,7 @@ from django.utils import timezone
 from advocacy.models import Programme
 from referrals.api.keys import api_key_create
 from referrals.models import Click, Commission, FraudSignal, Order, Refund
+from referrals.services.commissions import commissions_release_held
 from tests.referrals.test_api import assert_error, order_body
 
 pytestmark = pytest.mark.django_db
@@ -181,6 +182,31 @@ def test_an_order_placed_in_the_future_is_422_naming_the_field(api, rep_code, ah
         "placed_at_invalid",
     )
     assert "placed_at" in error["fields"]
+
+
+def test_a_backdated_order_is_held_from_when_it_arrived_and_not_approved_at_once(api, rep_code):
+    """Held 30 days (the programme's hold) from receipt: an order claiming to be 80 days old
+    would otherwise skip the window in which its refund can still arrive."""
+    placed = (timezone.now() - timedelta(days=80)).isoformat()
+    response = api.post("/orders", order_body(code=rep_code.code, placed_at=placed))
+    assert response.status_code == 201, response.content
+    commission = Commission.objects.get()
+    assert commission.hold_until > timezone.now() + timedelta(days=29)
+    commissions_release_held()
+    commission.refresh_from_db()
+    assert commission.status == Commission.Status.PENDING
+
+
+def test_an_order_placed_longer_ago_than_the_allowed_age_is_422_and_recorded_nowhere(api, rep_code):
+    placed = (timezone.now() - timedelta(days=400)).isoformat()
+    error = assert_error(
+        api.post("/orders", order_body(code=rep_code.code, placed_at=placed)),
+        422,
+        "placed_at_invalid",
+    )
+    assert "90 days" in error["message"]
+    assert "placed_at" in error["fields"]
+    assert not Order.objects.exists()
 
 
 def test_an_order_stamped_seconds_before_its_click_keeps_the_attribution(api, rep_code):

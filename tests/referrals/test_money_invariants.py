@@ -244,7 +244,7 @@ class MoneyMachine(RuleBasedStateMachine):
             if c.status == APPROVED and c.payout is None and not c.frozen:
                 c.payout = payout.pk
 
-    def _record_order(self, order: Order, *, advocate_pk, currency, net, paid_total, placed_at):
+    def _record_order(self, order: Order, *, advocate_pk, currency, net, paid_total):
         m = MOrder(pk=order.pk, currency=currency, net=net, paid_total=paid_total)
         self.m_orders[order.pk] = m
         amount = min(half_up(Fraction(net * 10, 100)), net)
@@ -260,7 +260,8 @@ class MoneyMachine(RuleBasedStateMachine):
             advocate=advocate_pk,
             currency=currency,
             amount=amount,
-            hold_until=placed_at + timedelta(days=HOLD_DAYS),
+            # The hold runs from receipt (the machine's clock), whatever the shop says placed_at is.
+            hold_until=self.clock + timedelta(days=HOLD_DAYS),
         )
         return m
 
@@ -282,14 +283,15 @@ class MoneyMachine(RuleBasedStateMachine):
         currency=st.sampled_from(CURRENCIES),
         who=st.integers(0, 1),
         amounts=amounts,
-        held=st.sampled_from([False, False, True]),
+        backdated=st.booleans(),
     )
-    def ingest_order(self, currency, who, amounts, held):
+    def ingest_order(self, currency, who, amounts, backdated):
         advocate = self.advocates[currency][who]
         gross = amounts["gross"]
         discount = gross * amounts["discount_pct"] // 100
         tax, shipping = amounts["tax"], amounts["shipping"]
-        placed_at = self.clock - timedelta(days=1 if held else 45)
+        # A shop may claim any placed_at within the allowed age; the hold ignores it.
+        placed_at = self.clock - timedelta(days=45 if backdated else 1)
         external_id = self._next("o")
         result = order_ingest(
             source="api",
@@ -322,7 +324,6 @@ class MoneyMachine(RuleBasedStateMachine):
             currency=currency,
             net=gross - discount,
             paid_total=gross - discount + tax + shipping,
-            placed_at=placed_at,
         )
         return result.order.pk
 
@@ -331,10 +332,10 @@ class MoneyMachine(RuleBasedStateMachine):
         currency=st.sampled_from(CURRENCIES),
         who=st.integers(0, 1),
         amounts=amounts,
-        held=st.booleans(),
+        backdated=st.booleans(),
         shape=st.sampled_from(fx.SHAPES),
     )
-    def stripe_payment(self, currency, who, amounts, held, shape):
+    def stripe_payment(self, currency, who, amounts, backdated, shape):
         """payment_intent.succeeded, from Stripe's example, recorded and applied as the webhook
         does: the rep code, discount, tax and shipping in metadata."""
         advocate = self.advocates[currency][who]
@@ -342,7 +343,8 @@ class MoneyMachine(RuleBasedStateMachine):
         discount = amounts["gross"] - net
         tax, shipping = amounts["tax"], amounts["shipping"]
         paid_total = net + tax + shipping
-        placed_at = self.clock - timedelta(days=1 if held else 45)
+        # A shop may claim any placed_at within the allowed age; the hold ignores it.
+        placed_at = self.clock - timedelta(days=45 if backdated else 1)
         pi_id, charge_id = fx.new_id("pi"), fx.new_id("ch")
         pi = fx.payment_intent(
             pi_id,
@@ -367,7 +369,6 @@ class MoneyMachine(RuleBasedStateMachine):
             currency=currency,
             net=net,
             paid_total=paid_total,
-            placed_at=placed_at,
         )
         m.stripe = (pi_id, charge_id)
         return order.pk

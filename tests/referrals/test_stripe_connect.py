@@ -18,7 +18,7 @@ from referrals.payouts import services as payouts
 from referrals.services import commissions
 from referrals.services.orders import order_ingest
 from referrals.stripe.events import stripe_event_record
-from tests.factories import PASSWORD, AdvocateFactory, UserFactory
+from tests.factories import PASSWORD, AdvocateFactory, UserFactory, received_ago
 
 pytestmark = pytest.mark.django_db
 
@@ -357,7 +357,9 @@ def executing_payout(advocate, manager) -> Payout:
         code=rep.code,
         placed_at=timezone.now() - timedelta(days=45),
     )
-    commissions.commission_approve(commission_id=result.commission.pk, actor=manager)
+    commissions.commission_approve(
+        commission_id=received_ago(result.commission, timedelta(days=45)).pk, actor=manager
+    )
     batch = payouts.payout_batch_build(
         programme_id=advocate.programme_id,
         actor=manager,

@@ -11,7 +11,7 @@ from referrals.models import AuditEvent, LedgerEntry, Payout, PayoutBatch
 from referrals.payouts import services as payouts
 from referrals.services import commissions
 from referrals.services.orders import order_ingest
-from tests.factories import PASSWORD, UserFactory
+from tests.factories import PASSWORD, UserFactory, received_ago
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +37,9 @@ def executing_payout(rep_code, manager, *, account: str) -> Payout:
             code=rep_code.code,
             placed_at=timezone.now() - timedelta(days=45),
         )
-        commissions.commission_approve(commission_id=result.commission.pk, actor=manager)
+        commissions.commission_approve(
+            commission_id=received_ago(result.commission, timedelta(days=45)).pk, actor=manager
+        )
     batch = payouts.payout_batch_build(
         programme_id=advocate.programme_id,
         actor=manager,

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.db.models import F
 from django.test.utils import override_settings
 from django.utils import timezone
 from wagtail.models import Page, Site
@@ -20,7 +21,7 @@ from advocacy.models import Advocate, Programme, RepCode
 from advocacy.services import programme_join, repcode_create_vanity
 from cms.models import CampaignPage, HomePage
 from referrals.links.clicks import click_record, clicks_drain
-from referrals.models import Click
+from referrals.models import Click, Commission, Order
 from referrals.services.commissions import commissions_release_held
 from referrals.services.discounts import shopper_discount
 from referrals.services.orders import order_ingest
@@ -247,7 +248,7 @@ class Command(BaseCommand):
         for n, (external_id, days_ago, email, gross, _how) in enumerate(DEMO_ORDERS):
             advocate = Advocate.objects.get(programme=programme, user__email=email)
             code = advocate.codes.order_by("created_at").first().code
-            order_ingest(
+            result = order_ingest(
                 source="sandbox",
                 external_id=external_id,
                 currency=programme.currency,
@@ -258,6 +259,13 @@ class Command(BaseCommand):
                 shopper_email=f"friend{n + 1}@example.net",
                 placed_at=now - timedelta(days=days_ago),
             )
+            # Demo history: these orders reached us `days_ago`, so their holds began then
+            # (a live order's hold counts from the moment it is recorded).
+            if result.created:
+                Order.objects.filter(pk=result.order.pk).update(created_at=result.order.placed_at)
+                Commission.objects.filter(order=result.order).update(
+                    hold_until=F("hold_until") - timedelta(days=days_ago)
+                )
 
     def _report(self, manager, anna, ben) -> None:
         site = settings.SITE_URL

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from referrals.services.commissions import commission_approve
 from referrals.services.orders import order_ingest
-from tests.factories import AdvocateFactory, RepCodeFactory, UserFactory
+from tests.factories import AdvocateFactory, RepCodeFactory, UserFactory, received_ago
 
 _orders = count(1)
 
@@ -66,7 +66,7 @@ def make_sale(programme):
             shopper_email=f"shopper{next(_orders)}@example.net",
             placed_at=timezone.now() - timedelta(days=days_ago),
         )
-        return result.commission
+        return received_ago(result.commission, timedelta(days=days_ago))
 
     return _make
 

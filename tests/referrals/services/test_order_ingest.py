@@ -1,7 +1,7 @@
 """order_ingest: the one door every sale comes through (an order at most once, a commission at
 most once per rule)."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.db import IntegrityError, connection, transaction
@@ -29,7 +29,14 @@ from tests.factories import AdvocateFactory, ProgrammeFactory, RepCodeFactory, U
 
 pytestmark = pytest.mark.django_db
 
-PLACED = datetime(2025, 3, 10, 12, 0, 0, tzinfo=UTC)
+# A recent order time (shops may not send orders older than STREETTEAM_ORDER_MAX_AGE_DAYS).
+PLACED = (timezone.now() - timedelta(days=2)).replace(microsecond=0)
+
+
+def held_from_receipt(commission) -> timedelta:
+    """How long the hold runs from when the order was recorded, to the minute."""
+    held = commission.hold_until - commission.order.created_at
+    return timedelta(minutes=round(held.total_seconds() / 60))
 
 
 def ingest(**overrides):
@@ -339,12 +346,17 @@ class TestCommission:
     def test_commission_is_pending_and_held_for_the_programmes_hold_days(self, rep_code):
         commission = ingest(code=rep_code.code).commission
         assert commission.status == Commission.Status.PENDING
-        assert commission.hold_until == PLACED + timedelta(days=30)
+        assert held_from_receipt(commission) == timedelta(days=30)
 
     def test_hold_follows_the_programme(self):
         rep = RepCodeFactory(advocate=AdvocateFactory(programme=ProgrammeFactory(hold_days=14)))
         commission = ingest(code=rep.code).commission
-        assert commission.hold_until == PLACED + timedelta(days=14)
+        assert held_from_receipt(commission) == timedelta(days=14)
+
+    def test_the_hold_counts_from_receipt_not_from_the_shops_placed_at(self, rep_code):
+        """PLACED is two days ago: a hold from it would end two days early."""
+        commission = ingest(code=rep_code.code).commission
+        assert commission.hold_until > PLACED + timedelta(days=31)
 
     def test_earned_ledger_entry_is_written_with_the_commission(self, rep_code):
         commission = ingest(code=rep_code.code).commission

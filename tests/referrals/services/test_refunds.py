@@ -1,13 +1,14 @@
 """refund_record: what a sequence of refunds reverses (issue #16), checked against an expectation
 computed here with Fraction arithmetic, not with the service's helpers."""
 
-from datetime import UTC, datetime
+from datetime import timedelta
 from decimal import Decimal
 from fractions import Fraction
 from math import floor
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -18,7 +19,8 @@ from referrals.services.refunds import refund_record
 
 pytestmark = pytest.mark.django_db
 
-PLACED = datetime(2025, 3, 10, 12, 0, 0, tzinfo=UTC)
+# A recent order time (shops may not send orders older than STREETTEAM_ORDER_MAX_AGE_DAYS).
+PLACED = (timezone.now() - timedelta(days=2)).replace(microsecond=0)
 
 
 def referred_order(rep_code, *, gross=10000, tax=0, shipping=0, external_id="order-1"):
