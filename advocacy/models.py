@@ -112,7 +112,9 @@ class Programme(models.Model):
     landing_url = models.URLField(
         blank=True,
         help_text=(
-            "Merchant page links lead to (with ?ref=CODE). Empty: the programme's campaign page."
+            "A page of your shop that referral links lead to; Streetteam adds st_code, st_win and "
+            "st_vid for the merchant script. It must share its origin with your checkout. "
+            "Empty: the programme's campaign page."
         ),
     )
     terms = models.TextField(blank=True, help_text="Terms advocates accept when they join.")
@@ -139,6 +141,16 @@ class Programme(models.Model):
 
     def __str__(self):
         return self.name
+
+    def save(self, *args, **kwargs):
+        # The same rule for a save that skipped the form (a shell, a script, another app's
+        # code): stranded money is worse than an exception.
+        update_fields = kwargs.get("update_fields")
+        if self.pk is not None and (update_fields is None or "currency" in update_fields):
+            refusal = self.currency_change_refusal(self.currency)
+            if refusal:
+                raise ValidationError({"currency": refusal})
+        super().save(*args, **kwargs)
 
     @property
     def is_active(self) -> bool:

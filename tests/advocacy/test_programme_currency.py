@@ -6,6 +6,7 @@ Wagtail programme form with a field error, and in the service."""
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
@@ -104,3 +105,28 @@ def test_the_service_changes_the_currency_of_a_programme_without_money(advocate)
     programme = programme_currency_change(programme_id=advocate.programme_id, currency="GBP")
 
     assert programme.currency == Programme.objects.get(pk=advocate.programme_id).currency == "GBP"
+
+
+@pytest.mark.parametrize("update_fields", [None, ["currency"]])
+def test_a_direct_save_that_changes_the_currency_once_money_exists_is_refused(
+    rep_code, update_fields
+):
+    """A shell or a script that skips the form and the service meets the same rule."""
+    earn(rep_code)
+    programme = Programme.objects.get(pk=rep_code.advocate.programme_id)
+    programme.currency = "USD"
+
+    with pytest.raises(ValidationError) as refused:
+        programme.save(update_fields=update_fields)
+
+    assert "already earned money in EUR" in str(refused.value)
+    assert Programme.objects.get(pk=programme.pk).currency == "EUR"
+
+
+def test_a_direct_save_of_other_fields_still_works_once_money_exists(rep_code):
+    earn(rep_code)
+    programme = Programme.objects.get(pk=rep_code.advocate.programme_id)
+    programme.name = "Spring friends"
+    programme.save()
+
+    assert Programme.objects.get(pk=programme.pk).name == "Spring friends"
