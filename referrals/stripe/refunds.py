@@ -23,8 +23,10 @@ from referrals.stripe import client as stripe_api
 from referrals.stripe.identity import stripe_order_find
 from referrals.stripe.payloads import Skip, object_id, wants_event
 
-# A refund in these states returned no money (or not yet): nothing is reversed.
-_NO_MONEY_BACK = ("failed", "canceled", "requires_action")
+# A refund in these states returned no money, or not yet: nothing is reversed. A pending refund
+# can still fail (a bank transfer refund, say); the refund.updated that says "succeeded" records
+# it, so a failure never leaves a reversal behind for money the shop kept.
+_NO_MONEY_BACK = ("pending", "failed", "canceled", "requires_action")
 
 
 @wants_event
@@ -33,14 +35,21 @@ def refund_changed(refund: dict, *, event: dict) -> None:
     refund_id = object_id(refund.get("id"))
     status = refund.get("status")
     if status in _NO_MONEY_BACK:
-        raise Skip(f"Refund {refund_id} is {status}: no money went back, nothing to reverse.")
+        raise Skip(
+            f"Refund {refund_id} is {status}: no money has gone back, nothing to reverse yet."
+        )
     order = stripe_order_find(
         what="refund",
         event=event,
         payment_intent=object_id(refund.get("payment_intent")),
         charge=object_id(refund.get("charge")),
     )
-    refund_record(order=order, external_id=refund_id, amount=refund.get("amount"))
+    refund_record(
+        order=order,
+        external_id=refund_id,
+        amount=refund.get("amount"),
+        currency=_currency(refund),
+    )
 
 
 @wants_event
@@ -71,8 +80,18 @@ def charge_refunded(charge: dict, *, event: dict) -> None:
         if refund.get("status") in _NO_MONEY_BACK:
             continue
         refund_record(
-            order=order, external_id=object_id(refund.get("id")), amount=refund.get("amount")
+            order=order,
+            external_id=object_id(refund.get("id")),
+            amount=refund.get("amount"),
+            currency=_currency(refund),
         )
+
+
+def _currency(refund: dict) -> str:
+    """The refund's own currency (Stripe writes it lower-case); refund_record refuses one that
+    isn't the order's rather than take USD cents as EUR."""
+    currency = refund.get("currency")
+    return currency if isinstance(currency, str) else ""
 
 
 def _covered(order: Order, amount_refunded) -> bool:

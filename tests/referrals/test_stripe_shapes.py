@@ -67,7 +67,8 @@ def test_refund_events_record_each_refund_once_and_charge_refunded_adds_nothing(
     first = fx.refund(amount=3_000, charge=charge_id, payment_intent=pi["id"], status="pending")
     second = fx.refund(amount=2_000, charge=charge_id, payment_intent=pi["id"])
 
-    assert processed(deliver(fx.event("refund.created", first, api_version=shape)))
+    # Pending: nothing went back yet, nothing is reversed until Stripe says succeeded.
+    assert deliver(fx.event("refund.created", first, api_version=shape)).status == "ignored"
     assert processed(
         deliver(fx.event("refund.updated", {**first, "status": "succeeded"}, api_version=shape))
     )
@@ -490,3 +491,45 @@ def test_a_dispute_closed_then_updated_stays_closed(deliver, rep_code):
     commission = Commission.objects.get()
     assert not commission.frozen
     assert commission.status == Commission.Status.PENDING
+
+
+@both_shapes
+def test_a_pending_refund_that_fails_reverses_nothing(deliver, rep_code, shape):
+    """Money goes back only when Stripe says succeeded: a pending refund may still fail, and
+    the shop then keeps the sale and the advocate the commission."""
+    pi, charge_id = paid_by_card(deliver, rep_code, shape=shape)
+    pending = fx.refund(amount=3_000, charge=charge_id, payment_intent=pi["id"], status="pending")
+
+    assert deliver(fx.event("refund.created", pending, api_version=shape)).status == "ignored"
+    failed = {**pending, "status": "failed"}
+    assert deliver(fx.event("refund.updated", failed, api_version=shape)).status == "ignored"
+
+    order = Order.objects.get()
+    assert not order.refunds.exists()
+    assert reversals(order) == []
+    assert order.commissions.get().status == "pending"
+
+
+@both_shapes
+def test_a_pending_refund_is_reversed_once_when_it_succeeds(deliver, rep_code, shape):
+    pi, charge_id = paid_by_card(deliver, rep_code, shape=shape)
+    pending = fx.refund(amount=3_000, charge=charge_id, payment_intent=pi["id"], status="pending")
+    deliver(fx.event("refund.created", pending, api_version=shape))
+    succeeded = {**pending, "status": "succeeded"}
+
+    assert processed(deliver(fx.event("refund.updated", succeeded, api_version=shape)))
+
+    assert reversals(Order.objects.get()) == [-300]
+
+
+def test_a_refund_in_another_currency_than_the_order_reverses_nothing(deliver, rep_code):
+    """A USD refund on a EUR order is refused, not taken as EUR cents."""
+    pi, charge_id = paid_by_card(deliver, rep_code, shape=fx.CURRENT)
+    usd = {**fx.refund(amount=3_000, charge=charge_id, payment_intent=pi["id"]), "currency": "usd"}
+
+    event = deliver(fx.event("refund.created", usd))
+
+    assert event.status == "failed"
+    assert "EUR" in event.error
+    assert "usd" in event.error
+    assert reversals(Order.objects.get()) == []
