@@ -3,10 +3,13 @@
 A key belongs to one store (`Store`): it sees only that store's orders, and acts for the
 programmes both it and its store allow (`api_key_scope`).
 
-Authenticating is on every API request, so a key's row and programme scope are cached by prefix
-for a minute (no query on a warm cache). Revoking a key, or changing its programmes through
-`api_key_set_programmes`, forgets the entry at once (see `api_key_forget`); edits that bypass
-the services are picked up when the entry expires.
+Authenticating is on every API request, so with a shared cache (Redis, as several web processes
+need) a key's row and programme scope are cached by prefix for a minute (no query on a warm
+cache). Revoking a key, or changing its programmes through `api_key_set_programmes`, forgets the
+entry at once (see `api_key_forget`); edits that bypass the services are picked up when the
+entry expires. A per-process cache (the default local memory) can't carry that forgetting to the
+other workers, so there the key is read from the database on every request: a revoked key is
+refused by every worker at once.
 
 Creating, revoking and re-scoping a key each leave one audit row, whatever the door (admin
 screen, `manage.py create_api_key`, shell): the actor is the manager, or None (shown as
@@ -18,7 +21,9 @@ import hmac
 import re
 import secrets
 
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.dummy import DummyCache
+from django.core.cache.backends.locmem import LocMemCache
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -98,6 +103,12 @@ def _cache_key(prefix: str) -> str:
     return f"streetteam:apikey:{prefix}"
 
 
+def _shared_cache() -> bool:
+    """Whether every web process reads the same cache, so that forgetting a key reaches them
+    all. A per-process cache doesn't: a revoked key would live on in the other workers."""
+    return not isinstance(caches["default"], (LocMemCache, DummyCache))
+
+
 def _scope_from_db(key: ApiKey) -> frozenset[int] | None:
     """What both the key and its store allow; None when neither limits (all programmes)."""
     own = set(key.programmes.values_list("pk", flat=True))
@@ -146,7 +157,7 @@ def api_key_cache_key(token: str) -> str | None:
     own keys in one round trip (then `api_key_authenticate(token, prefetched=...)`); None when
     it isn't cached."""
     parts = _token_parts(token)
-    if parts is None or not _PREFIX_SHAPE.match(parts[0]):
+    if parts is None or not _PREFIX_SHAPE.match(parts[0]) or not _shared_cache():
         return None
     return _cache_key(parts[0])
 
@@ -160,7 +171,7 @@ def api_key_authenticate(token: str, prefetched: dict | None = None) -> ApiKey |
     if parts is None:
         return None
     prefix, secret = parts
-    cache_key = _cache_key(prefix) if _PREFIX_SHAPE.match(prefix) else None
+    cache_key = _cache_key(prefix) if _PREFIX_SHAPE.match(prefix) and _shared_cache() else None
     if cache_key is None:
         entry = None
     elif prefetched is not None:

@@ -17,6 +17,13 @@ from tests.redis_server import redis_commands
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def shared_cache(redis_cache):
+    """A cache every web process shares, as in production: keys are cached only there (with a
+    per-process cache they are read from the database, tests/api/test_key_revocation.py)."""
+    return redis_cache
+
+
 @pytest.fixture
 def scoped(programme):
     api_key, token = api_key_create(name="Test store", programmes=[programme])
