@@ -286,7 +286,9 @@ def _order_out(result) -> dict:
 )
 def order_create(request, payload: OrderIn):
     """Record a sale once: repeating the same `external_id` (or the same `Idempotency-Key`
-    header) returns the first result with 200 instead of 201. The answer says how the order was
+    header) returns the first result with 200 instead of 201. Order ids are the key's store's
+    own: another store's order with the same id is neither answered nor in the way, and a code
+    or click of a programme outside the key's counts as unknown. The answer says how the order was
     attributed, the discount and the commission it earned (or why it earned none). A paid order
     is a fact and a code a claim: an unknown `code` doesn't refuse the order; it is recorded
     (attributed by the visitor's click or the shopper's account, else unattributed) with 201,
@@ -340,7 +342,8 @@ def order_create(request, payload: OrderIn):
     summary="Record a refund (idempotent by refund id)",
 )
 def refund_create(request, external_id: str, payload: RefundIn):
-    """Money back to the shopper; the advocate's commission is reversed in proportion to all
+    """Money back to the shopper, on an order of the key's store (another store's is 404 as an
+    unknown one); the advocate's commission is reversed in proportion to all
     refunded so far. The same `refund_id` again with the same amount answers the first
     recording; with another amount it is 409 `refund_id_reused`. A `currency` other than the
     order's (any letter case accepted) is 422 `refund_currency_mismatch`."""
