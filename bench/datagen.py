@@ -37,6 +37,7 @@ from referrals.models import (
     Payout,
     PayoutBatch,
 )
+from referrals.services.stores import store_built_in
 
 ADVOCATES = 1_000
 TOP_CODE = "BENCHTOP"
@@ -272,6 +273,7 @@ def dashboard_data(base: BaseData) -> dict[str, int]:
 
             order = Order.objects.create(
                 source=Order.Source.API,
+                store=store_built_in(Order.Source.API),
                 external_id="dash-1",
                 programme=top.programme,
                 rep_code=rep,
@@ -466,6 +468,7 @@ def payout_data(*, slug: str, advocates: int) -> Programme:
             first = _advocates(programme, domain=f"{slug}.example", count=advocates)
             order = Order.objects.create(
                 source=Order.Source.API,
+                store=store_built_in(Order.Source.API),
                 external_id=f"{slug}-template",
                 programme=programme,
                 advocate=first,

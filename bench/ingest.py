@@ -27,6 +27,7 @@ from advocacy.models import RepCode
 from referrals.links.selectors import link_referral_for_visitor
 from referrals.models import Click, Order
 from referrals.services.orders import order_ingest
+from referrals.services.stores import store_built_in
 
 from .datagen import BaseData
 from .report import Figure, Target
@@ -110,6 +111,7 @@ def _bare(call: dict) -> None:
     with transaction.atomic():
         Order.objects.create(
             source=Order.Source.SANDBOX,
+            store=store_built_in(Order.Source.SANDBOX),
             external_id=call["external_id"],
             currency="EUR",
             gross_amount=call["gross_amount"],

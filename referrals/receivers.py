@@ -10,7 +10,7 @@ from advocacy.cache import targets_invalidate, targets_invalidate_after_save
 from advocacy.models import Advocate, Programme, RepCode
 from referrals.api.keys import api_key_forget_if_cached
 from referrals.links.cookies import referral_from_request
-from referrals.models import ApiKey
+from referrals.models import ApiKey, Store
 from referrals.services.accounts import account_bind_referral
 from referrals.stripe.promotion_codes import stripe_mirror_after_save
 
@@ -79,5 +79,19 @@ def forget_cached_api_key_scope(sender, instance, action, reverse, pk_set, **kwa
         return
     # From a programme's side: the keys added or removed, or (a clear) every key.
     keys = ApiKey.objects.filter(pk__in=pk_set) if pk_set else ApiKey.objects.all()
+    for api_key in keys.only("pk", "prefix"):
+        api_key_forget_if_cached(api_key)
+
+
+# A store's programmes bound its keys' scope (api_key_scope): a change shows on the next request.
+@receiver(m2m_changed, sender=Store.programmes.through, dispatch_uid="referrals_store_scope")
+def forget_cached_api_keys_of_store(sender, instance, action, reverse, pk_set, **kwargs):
+    if not action.startswith("post_"):
+        return
+    keys = ApiKey.objects.all()  # from a programme's side, a clear: every key
+    if not reverse:
+        keys = keys.filter(store=instance)
+    elif pk_set:
+        keys = keys.filter(store__in=pk_set)  # from a programme's side: these stores' keys
     for api_key in keys.only("pk", "prefix"):
         api_key_forget_if_cached(api_key)

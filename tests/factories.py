@@ -16,8 +16,9 @@ from factory.django import DjangoModelFactory
 from accounts.models import User
 from advocacy.codes import random_code
 from advocacy.models import Advocate, Programme, RepCode, RewardKind
-from referrals.models import Commission, Order
+from referrals.models import ApiKey, Commission, Order, Store
 from referrals.services.orders import order_ingest
+from referrals.services.stores import store_built_in
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -90,11 +91,42 @@ class RepCodeFactory(DjangoModelFactory):
         model = RepCode
 
 
+class StoreFactory(DjangoModelFactory):
+    """A shop on the REST API, serving every programme unless given `programmes`."""
+
+    name = factory.Sequence(lambda n: f"Shop {n}")
+    slug = factory.Sequence(lambda n: f"shop-{n}")
+    kind = Store.Kind.API
+
+    class Meta:
+        model = Store
+        skip_postgeneration_save = True
+
+    @factory.post_generation
+    def programmes(obj, create, extracted, **kwargs):
+        if create and extracted:
+            obj.programmes.set(extracted)
+
+
+class ApiKeyFactory(DjangoModelFactory):
+    """A key of its own store. Its secret is unknown: for a usable token, use
+    `referrals.api.keys.api_key_create(name=..., store=...)`."""
+
+    name = factory.Sequence(lambda n: f"Key {n}")
+    prefix = factory.Sequence(lambda n: f"k{n:07d}")
+    secret_hash = "0" * 64
+    store = factory.SubFactory(StoreFactory)
+
+    class Meta:
+        model = ApiKey
+
+
 class OrderFactory(DjangoModelFactory):
     """A stored order, not referred unless given a rep_code/advocate. Sales that should earn go
     through `referrals.services.orders.order_ingest` instead."""
 
     source = Order.Source.API
+    store = factory.LazyAttribute(lambda o: store_built_in(o.source))
     external_id = factory.Sequence(lambda n: f"order-{n}")
     currency = "EUR"
     gross_amount = 10000

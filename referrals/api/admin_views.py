@@ -91,6 +91,7 @@ class ApiKeyCreateView(ApiKeyViewMixin, FormView):
             api_key, plaintext = api_key_create(
                 name=form.cleaned_data["name"],
                 programmes=list(form.cleaned_data["programmes"]),
+                store=form.cleaned_data["store"],
                 actor=self.request.user,
             )
         except ServiceError as exc:

@@ -1,9 +1,15 @@
 """Merchant API keys: made once, shown once, stored as a hash, revoked not deleted.
 
-Authenticating is on every API request, so a key's row and programme scope are cached by prefix
-for a minute (no query on a warm cache). Revoking a key, or changing its programmes through
-`api_key_set_programmes`, forgets the entry at once (see `api_key_forget`); edits that bypass
-the services are picked up when the entry expires.
+A key belongs to one store (`Store`): it sees only that store's orders, and acts for the
+programmes both it and its store allow (`api_key_scope`).
+
+Authenticating is on every API request, so with a shared cache (Redis, as several web processes
+need) a key's row and programme scope are cached by prefix for a minute (no query on a warm
+cache). Revoking a key, or changing its programmes through `api_key_set_programmes`, forgets the
+entry at once (see `api_key_forget`); edits that bypass the services are picked up when the
+entry expires. A per-process cache (the default local memory) can't carry that forgetting to the
+other workers, so there the key is read from the database on every request: a revoked key is
+refused by every worker at once.
 
 Creating, revoking and re-scoping a key each leave one audit row, whatever the door (admin
 screen, `manage.py create_api_key`, shell): the actor is the manager, or None (shown as
@@ -15,14 +21,17 @@ import hmac
 import re
 import secrets
 
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.dummy import DummyCache
+from django.core.cache.backends.locmem import LocMemCache
 from django.db import connection, transaction
 from django.utils import timezone
 
 from advocacy.models import Programme
 from kernel.errors import ServiceError
-from referrals.models import ApiKey
+from referrals.models import ApiKey, Store
 from referrals.services.audit import audit
+from referrals.services.stores import store_create
 
 _PREFIX_BYTES = 6  # 8 url-safe characters
 _SECRET_BYTES = 24  # 32 url-safe characters, 192 bits
@@ -45,20 +54,31 @@ def _hash(secret: str) -> str:
 
 @transaction.atomic
 def api_key_create(
-    *, name: str, programmes: list[Programme] | None = None, actor=None
+    *,
+    name: str,
+    programmes: list[Programme] | None = None,
+    store: Store | None = None,
+    actor=None,
 ) -> tuple[ApiKey, str]:
     """A new key and its plaintext (the only time it exists outside the caller's hands),
-    audited as `api_key_created` (never with the secret)."""
+    audited as `api_key_created` (never with the secret). Without a `store`, the key gets a
+    new store of its own, named after it: a key never sees orders it wasn't meant to."""
     name = (name or "").strip()
     if not name:
         raise ServiceError("name_required", "Give the key a name.", field="name")
+    if store is None:
+        store = store_create(name=name)
+    elif store.kind != Store.Kind.API:
+        raise ServiceError(
+            "store_invalid", f"{store} takes no orders through the API.", field="store"
+        )
     for _ in range(5):
         prefix = secrets.token_urlsafe(_PREFIX_BYTES).replace("-", "x").replace("_", "y")
         if not ApiKey.objects.filter(prefix=prefix).exists():
             break
     secret = secrets.token_urlsafe(_SECRET_BYTES)
     key = ApiKey.objects.create(
-        name=name[:100], prefix=prefix, secret_hash=_hash(secret), created_by=actor
+        name=name[:100], prefix=prefix, secret_hash=_hash(secret), store=store, created_by=actor
     )
     if programmes:
         key.programmes.set(programmes)
@@ -67,6 +87,7 @@ def api_key_create(
         action="api_key_created",
         obj=key,
         prefix=key.prefix,
+        store=store.name,
         programmes=api_key_scope_names(key),
     )
     return key, f"st_{prefix}_{secret}"
@@ -82,11 +103,30 @@ def _cache_key(prefix: str) -> str:
     return f"streetteam:apikey:{prefix}"
 
 
-def _key_from_db(prefix: str) -> tuple[ApiKey, frozenset[int]] | None:
+def _shared_cache() -> bool:
+    """Whether every web process reads the same cache, so that forgetting a key reaches them
+    all. A per-process cache doesn't: a revoked key would live on in the other workers."""
+    return not isinstance(caches["default"], (LocMemCache, DummyCache))
+
+
+def _scope_from_db(key: ApiKey) -> frozenset[int] | None:
+    """What both the key and its store allow; None when neither limits (all programmes)."""
+    own = set(key.programmes.values_list("pk", flat=True))
+    store = set(
+        Store.programmes.through.objects.filter(store_id=key.store_id).values_list(
+            "programme_id", flat=True
+        )
+    )
+    if own and store:
+        return frozenset(own & store)  # empty when they share none: the key acts for none
+    return frozenset(own or store) or None
+
+
+def _key_from_db(prefix: str) -> tuple[ApiKey, frozenset[int] | None] | None:
     key = ApiKey.objects.filter(prefix=prefix, revoked_at__isnull=True).first()
     if key is None:
         return None
-    scope = frozenset(key.programmes.values_list("pk", flat=True))
+    scope = _scope_from_db(key)
     now = timezone.now()
     if key.last_used_at is None or (now - key.last_used_at).total_seconds() > KEY_CACHE_SECONDS:
         # At most one write per cache expiry (a minute) per key: the hot path stays read-only.
@@ -95,12 +135,12 @@ def _key_from_db(prefix: str) -> tuple[ApiKey, frozenset[int]] | None:
     return key, scope
 
 
-def _pack(key: ApiKey, scope: frozenset[int]) -> tuple:
+def _pack(key: ApiKey, scope: frozenset[int] | None) -> tuple:
     fields = [f.attname for f in ApiKey._meta.concrete_fields]
     return key._state.db, fields, [getattr(key, name) for name in fields], scope
 
 
-def _unpack(entry: tuple) -> tuple[ApiKey, frozenset[int]]:
+def _unpack(entry: tuple) -> tuple[ApiKey, frozenset[int] | None]:
     db, fields, values, scope = entry
     return ApiKey.from_db(db, fields, values), scope
 
@@ -114,9 +154,10 @@ def _token_parts(token: str) -> tuple[str, str] | None:
 
 def api_key_cache_key(token: str) -> str | None:
     """Where the key behind `token` is cached, for a caller that reads it together with its
-    own keys in one round trip (then `api_key_authenticate(token, prefetched=...)`)."""
+    own keys in one round trip (then `api_key_authenticate(token, prefetched=...)`); None when
+    it isn't cached."""
     parts = _token_parts(token)
-    if parts is None or not _PREFIX_SHAPE.match(parts[0]):
+    if parts is None or not _PREFIX_SHAPE.match(parts[0]) or not _shared_cache():
         return None
     return _cache_key(parts[0])
 
@@ -130,7 +171,7 @@ def api_key_authenticate(token: str, prefetched: dict | None = None) -> ApiKey |
     if parts is None:
         return None
     prefix, secret = parts
-    cache_key = _cache_key(prefix) if _PREFIX_SHAPE.match(prefix) else None
+    cache_key = _cache_key(prefix) if _PREFIX_SHAPE.match(prefix) and _shared_cache() else None
     if cache_key is None:
         entry = None
     elif prefetched is not None:
@@ -200,15 +241,19 @@ def api_key_set_programmes(*, api_key: ApiKey, programmes: list[Programme], acto
     return api_key
 
 
-def api_key_scope(api_key: ApiKey) -> frozenset[int]:
-    """The programme ids the key is limited to (empty: all programmes)."""
-    scope = getattr(api_key, "_streetteam_scope", None)
-    if scope is None:
-        scope = frozenset(api_key.programmes.values_list("pk", flat=True))
+_UNREAD = object()
+
+
+def api_key_scope(api_key: ApiKey) -> frozenset[int] | None:
+    """The programme ids the key may act for: those both it and its store allow (none on
+    either side: no limit from that side). None: all programmes."""
+    scope = getattr(api_key, "_streetteam_scope", _UNREAD)
+    if scope is _UNREAD:
+        scope = api_key._streetteam_scope = _scope_from_db(api_key)
     return scope
 
 
 def api_key_allows(api_key: ApiKey, programme_id: int | None) -> bool:
-    """A key with no programmes may act for all of them; otherwise only for its own."""
-    scoped = api_key_scope(api_key)
-    return not scoped or (programme_id is not None and programme_id in scoped)
+    """Whether the key may act for this programme (see api_key_scope)."""
+    scope = api_key_scope(api_key)
+    return scope is None or (programme_id is not None and programme_id in scope)

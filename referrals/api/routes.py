@@ -4,6 +4,11 @@ Any store can run a programme through it: check a code at checkout, report order
 read an advocate's numbers. Requests carry a merchant API key as a Bearer token. Every error is
 JSON of one shape: {"error": {"code": ..., "message": ..., "fields": {...}}}. Handlers are thin:
 authenticate, check the key's scope, call one service or selector, shape the answer.
+
+A key belongs to a store: it sees that store's orders only, and acts for its programmes only
+(`api_key_scope`). Another store's order, or a code, click or advocate of another programme, is
+answered exactly as an unknown one (same status, same body), so no answer tells a key what
+exists elsewhere.
 """
 
 import re
@@ -40,7 +45,6 @@ from referrals.links.cache import card_load
 from referrals.links.selectors import link_referral_for_visitor
 from referrals.models import Order
 from referrals.selectors import advocate_balance, advocate_stats
-from referrals.services.codes import repcode_find
 from referrals.services.discounts import discount_quote
 from referrals.services.orders import order_ingest, order_warnings
 from referrals.services.refunds import refund_record
@@ -117,10 +121,6 @@ def _http_error(request, exc: HttpError):
     if exc.status_code == 400:
         return _error(api, request, 400, "bad_request", "The request body is not valid JSON.")
     return _error(api, request, exc.status_code, "http_error", str(exc))
-
-
-def _forbidden(request):
-    return _error(api, request, 403, "forbidden", "This API key can't act for that programme.")
 
 
 # ------------------------------------------------------------------------------------ codes
@@ -286,7 +286,9 @@ def _order_out(result) -> dict:
 )
 def order_create(request, payload: OrderIn):
     """Record a sale once: repeating the same `external_id` (or the same `Idempotency-Key`
-    header) returns the first result with 200 instead of 201. The answer says how the order was
+    header) returns the first result with 200 instead of 201. Order ids are the key's store's
+    own: another store's order with the same id is neither answered nor in the way, and a code
+    or click of a programme outside the key's counts as unknown. The answer says how the order was
     attributed, the discount and the commission it earned (or why it earned none). A paid order
     is a fact and a code a claim: an unknown `code` doesn't refuse the order; it is recorded
     (attributed by the visitor's click or the shopper's account, else unattributed) with 201,
@@ -302,13 +304,12 @@ def order_create(request, payload: OrderIn):
     )
     if claim.replay is not None:
         return Status(200, claim.replay)
-    if payload.code:
-        rep = repcode_find(payload.code)
-        if rep is not None and not api_key_allows(request.auth, rep.advocate.programme_id):
-            return _forbidden(request)
     link = link_referral_for_visitor(payload.visitor_id) if payload.visitor_id else None
+    # A code or click of a programme outside the key's scope counts as unknown (order_ingest).
     result = order_ingest(
         source=Order.Source.API,
+        store=request.auth.store,
+        programmes=api_key_scope(request.auth),
         external_id=payload.external_id,
         currency=payload.currency.upper(),
         gross_amount=payload.gross_amount,
@@ -341,15 +342,17 @@ def order_create(request, payload: OrderIn):
     summary="Record a refund (idempotent by refund id)",
 )
 def refund_create(request, external_id: str, payload: RefundIn):
-    """Money back to the shopper; the advocate's commission is reversed in proportion to all
+    """Money back to the shopper, on an order of the key's store (another store's is 404 as an
+    unknown one); the advocate's commission is reversed in proportion to all
     refunded so far. The same `refund_id` again with the same amount answers the first
     recording; with another amount it is 409 `refund_id_reused`. A `currency` other than the
     order's (any letter case accepted) is 422 `refund_currency_mismatch`."""
-    order = Order.objects.filter(source=Order.Source.API, external_id=external_id).first()
-    if order is None:
+    order = Order.objects.filter(store_id=request.auth.store_id, external_id=external_id).first()
+    # Another store's order, or one credited to a programme outside the key's scope, is unknown.
+    if order is None or (
+        order.programme_id is not None and not api_key_allows(request.auth, order.programme_id)
+    ):
         raise ServiceError("order_unknown", "No order with that id was recorded through the API.")
-    if not api_key_allows(request.auth, order.programme_id):
-        return _forbidden(request)
     refund = refund_record(
         order=order,
         external_id=payload.refund_id,
@@ -404,7 +407,7 @@ def advocate_stats_read(request, advocate_id: int):
 def customers_import(request, payload: CustomersIn):
     """Upsert up to 1,000 customers by email with their order history. A bad row rejects the
     whole batch, naming the row. Customers are shop-wide: this needs an unscoped key."""
-    if api_key_scope(request.auth):
+    if api_key_scope(request.auth) is not None:
         return _error(
             api, request, 403, "forbidden", "Importing customers needs a key for all programmes."
         )

@@ -53,6 +53,7 @@ class ApiKeyViewSet(ReadOnlyModelViewSet):
     list_display = [
         "name",
         Column("key", label="Key", accessor=admin_views.api_key_display, sort_key="prefix"),
+        Column("store", label="Store", accessor="store", sort_key="store__name"),
         Column("programmes", label="Programmes", accessor=admin_views.api_key_scope),
         Column(
             "created_by", label="Created by", accessor=lambda k: getattr(k.created_by, "email", "-")
@@ -67,8 +68,8 @@ class ApiKeyViewSet(ReadOnlyModelViewSet):
         ),
     ]
     filterset_class = ApiKeyFilterSet
-    search_fields = ["name", "prefix"]
-    list_select_related = ("created_by",)
+    search_fields = ["name", "prefix", "store__name"]
+    list_select_related = ("created_by", "store")
     list_prefetch_related = ("programmes",)
 
     def get_urlpatterns(self):

@@ -18,9 +18,11 @@ from referrals.models.orders import (
     Refund,
 )
 from referrals.models.payouts import Payout, PayoutBatch
+from referrals.models.stores import Store
 from referrals.models.stripe import StripeLink, WebhookEvent
 
 __all__ = [
+    "Store",
     "Click",
     "ClickDaily",
     "ReferredAccount",

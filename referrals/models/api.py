@@ -4,18 +4,21 @@ from django.conf import settings
 from django.db import models
 
 from advocacy.models import Programme
+from referrals.models.stores import Store
 
 
 class ApiKey(models.Model):
     """A merchant's key for the REST API. Only a hash is stored; the key is shown once.
 
     The key reads "st_<prefix>_<secret>": the prefix finds the row, the secret is compared by
-    hash. Scoped to programmes (none = all), revoked rather than deleted.
+    hash. It belongs to one store and sees only that store's orders; scoped to programmes
+    (none = all the store's), revoked rather than deleted.
     """
 
     name = models.CharField(max_length=100)
     prefix = models.CharField(max_length=12, unique=True)
     secret_hash = models.CharField(max_length=64)
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="api_keys")
     programmes = models.ManyToManyField(Programme, blank=True, related_name="api_keys")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

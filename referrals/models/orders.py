@@ -1,6 +1,7 @@
 """Orders from every store, their discounts, refunds, disputes and fraud signals.
 
-One order per source and external id and one discounted order per shopper (where the
+One order per store and external id (an order number means something in its own store only)
+and one discounted order per shopper (where the
 programme says so) are database constraints, so a race can't break them."""
 
 from django.conf import settings
@@ -8,6 +9,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from advocacy.models import Advocate, Programme, RepCode
+from referrals.models.stores import Store
 
 
 class Attribution(models.TextChoices):
@@ -29,7 +31,9 @@ class Order(models.Model):
         PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
         REFUNDED = "refunded", "Refunded"
 
+    # The store's kind, kept on the order for the integrations that read it (Stripe's lookups).
     source = models.CharField(max_length=10, choices=Source.choices)
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="orders")
     external_id = models.CharField(max_length=255)
     programme = models.ForeignKey(
         Programme, on_delete=models.PROTECT, related_name="orders", null=True, blank=True
@@ -75,7 +79,7 @@ class Order(models.Model):
         verbose_name_plural = "orders"
         ordering = ["-placed_at"]
         constraints = [
-            models.UniqueConstraint(fields=["source", "external_id"], name="order_source_unique"),
+            models.UniqueConstraint(fields=["store", "external_id"], name="order_store_unique"),
             models.CheckConstraint(condition=Q(gross_amount__gt=0), name="order_gross_positive"),
             models.CheckConstraint(
                 condition=Q(discount_amount__gte=0, discount_amount__lte=F("gross_amount")),

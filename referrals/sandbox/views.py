@@ -18,6 +18,7 @@ from referrals.sandbox import products as sandbox
 from referrals.sandbox.forms import CheckoutForm
 from referrals.services.discounts import discount_quote
 from referrals.services.orders import order_ingest
+from referrals.services.stores import store_built_in
 
 _CHECKOUT_SALT = "streetteam.sandbox-checkout"
 
@@ -104,6 +105,7 @@ def checkout(request):
     try:
         result = order_ingest(
             source="sandbox",
+            store=store_built_in("sandbox"),
             external_id=f"sandbox-{external_id}",
             currency=currency,
             gross_amount=gross,
@@ -125,7 +127,9 @@ def checkout(request):
 def thanks(request):
     _require_sandbox()
     order = (
-        Order.objects.filter(source="sandbox", external_id=request.GET.get("order", ""))
+        Order.objects.filter(
+            store=store_built_in("sandbox"), external_id=request.GET.get("order", "")
+        )
         .select_related("rep_code__advocate__user", "programme")
         .first()
     )
@@ -142,7 +146,9 @@ def _already_paid(token: str):
         external_id = signing.loads(token, salt=_CHECKOUT_SALT, max_age=60 * 60)
     except signing.BadSignature:
         return None
-    return Order.objects.filter(source="sandbox", external_id=f"sandbox-{external_id}").first()
+    return Order.objects.filter(
+        store=store_built_in("sandbox"), external_id=f"sandbox-{external_id}"
+    ).first()
 
 
 def _sandbox_currency() -> str:

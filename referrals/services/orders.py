@@ -2,7 +2,7 @@
 
 `order_ingest` validates the amounts, attributes the order (code typed > link cookie > account
 referred at signup > order metadata; a typed code we don't know is noted, not fatal), records it
-at most once per (source, external id), enforces the programme's shopper offer (one use per
+at most once per (store, external id), enforces the programme's shopper offer (one use per
 shopper, first order only: services/order_checks.py, by email or customer id), and creates the
 pending commission. Problems that are not the shopper's fault (a paused advocate, a
 self-referral, a programme that has ended, a one-use offer with no shopper to check it against)
@@ -15,6 +15,10 @@ advocate credited there while it falls within the programme's recurring months
 (`commissions.commission_create_for_renewal`); after them it is recorded without commission.
 A renewal whose first order isn't recorded yet is refused (`subscription_first_order_missing`),
 so it can be applied again once the first payment is in.
+
+Stores: an order belongs to the store that reported it, and its id means something in that store
+only. A store's API key may attribute only to its programmes (`programmes`): a code or a click
+of any other programme is treated exactly as an unknown one, so no answer tells it apart.
 """
 
 import re
@@ -31,7 +35,7 @@ from kernel.money import MAX_AMOUNT
 from referrals.conf import app_settings
 from referrals.hashing import email_hash
 from referrals.links.cookies import LinkReferral
-from referrals.models import Attribution, Commission, DiscountRedemption, FraudSignal, Order
+from referrals.models import Attribution, Commission, DiscountRedemption, FraudSignal, Order, Store
 from referrals.services.codes import CODE_SHAPE
 from referrals.services.commissions import (
     commission_create_for_new_order,
@@ -45,6 +49,7 @@ from referrals.services.order_checks import (
     shopper_annotations,
     shopper_key,
 )
+from referrals.services.stores import store_built_in
 
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 
@@ -90,17 +95,23 @@ _ATTRIBUTION_FIELDS = (
 )
 
 
-def _code_for_attribution(code: str, shopper: dict | None = None) -> RepCode | None:
+def _code_for_attribution(
+    code: str, shopper: dict | None = None, programmes: frozenset[int] | None = None
+) -> RepCode | None:
     """codes.repcode_find for recording an order: the same code (any letter case) and rows, with
     only _ATTRIBUTION_FIELDS loaded (a third of the columns: less to compile and to read, about
     a tenth of an ingested order's time). Anything else read from them would cost a query of
     its own: add it to the list instead. `shopper` (email, customer id): whether the shopper is
-    the advocate is read in the same query (order_checks.shopper_annotations)."""
+    the advocate is read in the same query (order_checks.shopper_annotations). `programmes`:
+    the only programmes whose codes count (None: any), a code of another one is not found."""
     normalised = normalise_code(code)
     if not CODE_SHAPE.match(normalised):
         return None
+    codes = RepCode.objects.all()
+    if programmes is not None:
+        codes = codes.filter(advocate__programme_id__in=programmes)
     return (
-        RepCode.objects.select_related("advocate__user", "advocate__programme")
+        codes.select_related("advocate__user", "advocate__programme")
         .only(*_ATTRIBUTION_FIELDS)
         .annotate(
             **shopper_annotations(**(shopper or {"shopper_email": "", "shopper_customer_id": ""}))
@@ -133,25 +144,27 @@ def resolve_attribution(
     placed_at: datetime,
     shopper_email: str = "",
     shopper_customer_id: str = "",
+    programmes: frozenset[int] | None = None,
 ) -> tuple[RepCode | None, str]:
     """Which code gets the credit, and how. A typed code that doesn't exist is a claim that
-    doesn't hold: the order is attributed by what else does (link, account, metadata)."""
+    doesn't hold: the order is attributed by what else does (link, account, metadata).
+    `programmes` (None: any): every source only counts for these, as if others didn't exist."""
     shopper = {"shopper_email": shopper_email, "shopper_customer_id": shopper_customer_id}
     if code:
-        rep = _code_for_attribution(code, shopper)
+        rep = _code_for_attribution(code, shopper, programmes)
         if rep is not None:
             return rep, Attribution.CODE
     if link is not None:
-        rep = _code_for_attribution(link.code, shopper)
+        rep = _code_for_attribution(link.code, shopper, programmes)
         if rep and _within_window(rep.advocate.programme, link.clicked_at, placed_at):
             return rep, Attribution.LINK
     referred = getattr(shopper_user, "referred_by", None) if shopper_user else None
     if referred is not None:
-        rep = _code_for_attribution(referred.rep_code.code, shopper)
+        rep = _code_for_attribution(referred.rep_code.code, shopper, programmes)
         if rep and _within_window(rep.advocate.programme, referred.clicked_at, placed_at):
             return rep, Attribution.ACCOUNT
     if metadata_code:
-        rep = _code_for_attribution(metadata_code, shopper)
+        rep = _code_for_attribution(metadata_code, shopper, programmes)
         if rep is not None:
             return rep, Attribution.METADATA
     return None, Attribution.NONE
@@ -176,8 +189,14 @@ def order_ingest(
     subscription_id: str = "",
     renewal: bool = False,
     paid: bool = False,
+    store: Store | None = None,
+    programmes: frozenset[int] | None = None,
 ) -> IngestResult:
-    """Record one sale, at most once per (source, external_id). See the module docstring.
+    """Record one sale, at most once per (store, external_id). See the module docstring.
+
+    `store`: where the order comes from (default: the built-in store of `source`; its kind must
+    be `source`). `programmes`: the only programmes the order may be attributed to (None: any),
+    the API key's scope.
 
     `paid`: the shopper has already paid (a payment provider's event), so the order can't be
     refused: a one-use offer used again is recorded with the order, without its commission, and
@@ -190,14 +209,18 @@ def order_ingest(
     """
     if source not in Order.Source.values:
         raise ServiceError("source_invalid", f"Unknown order source {source!r}.")
+    if store is None:
+        store = store_built_in(source)
+    elif store.kind != source:
+        raise ServiceError("source_invalid", f"The store {store} doesn't take {source} orders.")
     external_id = (external_id or "").strip()
     if not external_id or len(external_id) > 255:
         raise ServiceError("external_id_invalid", "An order id of 1 to 255 characters is needed.")
 
     # A repeat is answered from its first recording. Asked as an existence check first, so that
     # a new order (the usual case) costs the cheapest of reads.
-    if Order.objects.filter(source=source, external_id=external_id).exists():
-        existing = _recorded(source, external_id)
+    if Order.objects.filter(store=store, external_id=external_id).exists():
+        existing = _recorded(store, external_id)
         if existing is not None:
             return existing
 
@@ -230,7 +253,7 @@ def order_ingest(
 
     first = None
     if renewal:
-        first = _subscription_first_order(source=source, subscription_id=subscription_id)
+        first = _subscription_first_order(store=store, subscription_id=subscription_id)
         rep, how = first.rep_code, first.attribution
     else:
         rep, how = resolve_attribution(
@@ -241,6 +264,7 @@ def order_ingest(
             placed_at=placed_at,
             shopper_email=shopper_email,
             shopper_customer_id=shopper_customer_id,
+            programmes=programmes,
         )
     # The typed code was not recognised (resolve_attribution passed over it): noted, not fatal.
     rejected_code = code.strip()[:64] if code and how != Attribution.CODE else ""
@@ -283,6 +307,7 @@ def order_ingest(
         with transaction.atomic():
             order = Order.objects.create(
                 source=source,
+                store=store,
                 external_id=external_id,
                 programme=programme,
                 rep_code=rep,
@@ -322,7 +347,7 @@ def order_ingest(
     except IntegrityError as exc:
         # Rolled back whole. The same order arrived concurrently and the other request stored
         # it first: answer from that recording.
-        existing = _recorded(source, external_id)
+        existing = _recorded(store, external_id)
         if existing is not None:
             return existing
         if one_use_offer and offer_used(programme, key):
@@ -345,6 +370,8 @@ def order_ingest(
                     subscription_id=subscription_id,
                     renewal=renewal,
                     paid=paid,
+                    store=store,
+                    programmes=programmes,
                 )
             # The order is not recorded with a discount the shopper had no right to.
             raise ServiceError(
@@ -369,20 +396,20 @@ def order_warnings(order: Order) -> list[str]:
     ]
 
 
-def _recorded(source: str, external_id: str) -> IngestResult | None:
+def _recorded(store: Store, external_id: str) -> IngestResult | None:
     """The first recording of this order, answered to a repeat delivery; None when new."""
-    order = Order.objects.filter(source=source, external_id=external_id).first()
+    order = Order.objects.filter(store=store, external_id=external_id).first()
     if order is None:
         return None
     return IngestResult(order=order, created=False, commission=order.commissions.first())
 
 
-def _subscription_first_order(*, source: str, subscription_id: str) -> Order:
+def _subscription_first_order(*, store: Store, subscription_id: str) -> Order:
     """The subscription's first order: its earliest, since renewals are only recorded after it."""
     if not subscription_id:
         raise ServiceError("subscription_missing", "A renewal needs the subscription it renews.")
     first = (
-        Order.objects.filter(source=source, subscription_id=subscription_id)
+        Order.objects.filter(store=store, subscription_id=subscription_id)
         .select_related("programme", "rep_code__advocate__programme", "advocate")
         .order_by("placed_at", "pk")
         .first()

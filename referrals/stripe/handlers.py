@@ -16,6 +16,7 @@ from kernel.errors import ServiceError
 from referrals.models import Order
 from referrals.services.attribution import OrderAmounts, order_attribute
 from referrals.services.orders import order_ingest
+from referrals.services.stores import store_built_in
 from referrals.stripe.connect import stripe_account_sync
 from referrals.stripe.discounts import rep_code_of_promotion_codes, session_promotion_codes
 from referrals.stripe.identity import invoice_of_payment_intent, stripe_links_record
@@ -36,6 +37,7 @@ def stripe_order_record(
     taken), or complete the one already recorded under this key with what this event knows."""
     result = order_ingest(
         source=Order.Source.STRIPE,
+        store=store_built_in(Order.Source.STRIPE),
         external_id=external_id,
         gross_amount=amounts.gross_amount,
         discount_amount=amounts.discount_amount,

@@ -4,6 +4,7 @@ the recurring commission of that first order's advocate within the programme's m
 from kernel.errors import ServiceError
 from referrals.models import Order, WebhookEvent
 from referrals.services.orders import order_ingest
+from referrals.services.stores import store_built_in
 from referrals.stripe.discounts import invoice_promotion_codes, rep_code_of_promotion_codes
 from referrals.stripe.identity import stripe_links_record
 from referrals.stripe.payloads import Skip, amount_of, object_id, placed_at
@@ -109,6 +110,7 @@ def invoice_paid(invoice: dict) -> None:
     stripe_links_record(order_key=invoice_id, ids=_invoice_paid_by(invoice))
     order_ingest(
         source=Order.Source.STRIPE,
+        store=store_built_in(Order.Source.STRIPE),
         external_id=invoice_id,
         currency=str(invoice.get("currency") or "").upper(),
         gross_amount=paid + discount - tax,

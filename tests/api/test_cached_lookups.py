@@ -17,6 +17,13 @@ from tests.redis_server import redis_commands
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def shared_cache(redis_cache):
+    """A cache every web process shares, as in production: keys are cached only there (with a
+    per-process cache they are read from the database, tests/api/test_key_revocation.py)."""
+    return redis_cache
+
+
 @pytest.fixture
 def scoped(programme):
     api_key, token = api_key_create(name="Test store", programmes=[programme])
@@ -144,3 +151,13 @@ def test_a_renamed_advocate_shows_on_the_next_request(client, scoped, rep_code):
     user.first_name = "Renamed"
     user.save()
     assert lookup(client, token, rep_code.code).json()["advocate_first_name"] == "Renamed"
+
+
+def test_a_stores_programmes_bound_its_keys_from_the_next_request(client, rep_code):
+    """A key acts only where both it and its store may: narrowing the store narrows its keys."""
+    api_key, token = api_key_create(name="Till")  # all programmes, a store of its own
+    assert lookup(client, token, rep_code.code).status_code == 200
+    api_key.store.programmes.set([ProgrammeFactory()])
+    assert lookup(client, token, rep_code.code).status_code == 404
+    rep_code.advocate.programme.stores.add(api_key.store)  # from the programme's side
+    assert lookup(client, token, rep_code.code).status_code == 200

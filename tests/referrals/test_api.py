@@ -306,7 +306,7 @@ def test_an_unknown_code_on_an_order_is_recorded_unattributed_with_the_code_note
     assert Order.objects.get().rejected_code == "NOSUCH99"
 
 
-def test_a_key_scoped_to_another_programme_cannot_record_its_orders(client, rep_code):
+def test_a_key_scoped_to_another_programme_records_its_code_as_unknown(client, rep_code):
     _, other_key = api_key_create(name="Other", programmes=[ProgrammeFactory()])
     response = client.post(
         "/api/v1/orders",
@@ -314,8 +314,11 @@ def test_a_key_scoped_to_another_programme_cannot_record_its_orders(client, rep_
         content_type="application/json",
         HTTP_AUTHORIZATION=f"Bearer {other_key}",
     )
-    assert_error(response, 403, "forbidden")
-    assert Order.objects.count() == 0
+    assert response.status_code == 201
+    assert response.json()["attributed"] is False
+    order = Order.objects.get()
+    assert (order.rep_code, order.rejected_code) == (None, rep_code.code)
+    assert not Commission.objects.exists()
 
 
 def test_a_discount_larger_than_the_order_is_refused(api, rep_code):

@@ -2,16 +2,18 @@
 and revokes it; only a hash is stored, and there is no way to delete or edit a key."""
 
 import hashlib
+import io
 import re
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.core.management import call_command
 from django.urls import NoReverseMatch, reverse
 
 from referrals.api.keys import api_key_create
 from referrals.api.wagtail_hooks import ApiKeyViewSet
-from referrals.models import ApiKey, AuditEvent
-from tests.factories import AdvocateFactory, ProgrammeFactory, RepCodeFactory
+from referrals.models import ApiKey, AuditEvent, Store
+from tests.factories import AdvocateFactory, ProgrammeFactory, RepCodeFactory, StoreFactory
 
 from .conftest import messages_of
 
@@ -192,3 +194,28 @@ def test_keys_cannot_be_deleted_or_edited(client, manager, programme):
     # Groups are offered view, add (create) and change (revoke); no "delete" box.
     offered = ApiKeyViewSet().get_permissions_to_register().values_list("codename", flat=True)
     assert set(offered) == {"view_apikey", "add_apikey", "change_apikey"}
+
+
+def test_a_manager_makes_a_key_for_an_existing_store_or_a_new_one(client, manager):
+    shop = StoreFactory(name="Berlin shop")
+    form = client.get(NEW).content.decode()
+    assert "Berlin shop" in form
+    assert "A new store, named after the key" in form
+
+    response = client.post(NEW, {"name": "Till 2", "store": shop.pk})
+    assert response.status_code == 200
+    assert "Berlin shop" in response.content.decode()
+    assert ApiKey.objects.get(name="Till 2").store == shop
+
+    client.post(NEW, {"name": "Hamburg shop"})
+    new_store = ApiKey.objects.get(name="Hamburg shop").store
+    assert (new_store.name, new_store.kind) == ("Hamburg shop", Store.Kind.API)
+    assert new_store != shop
+
+
+def test_the_create_api_key_command_makes_a_key_for_a_store():
+    shop = StoreFactory(name="Berlin shop", slug="berlin")
+    out = io.StringIO()
+    call_command("create_api_key", "Till 3", "--store", "berlin", stdout=out)
+    assert ApiKey.objects.get(name="Till 3").store == shop
+    assert "of store 'Berlin shop'" in out.getvalue()

@@ -50,7 +50,7 @@ def test_the_create_api_key_command_leaves_an_audit_row(programme):
         "apikey",
         key.pk,
     )
-    assert row.data == {"prefix": key.prefix, "programmes": programme.name}
+    assert row.data == {"prefix": key.prefix, "store": "Till", "programmes": programme.name}
 
 
 def test_each_key_service_audits_once(manager):

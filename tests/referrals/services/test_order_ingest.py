@@ -25,6 +25,7 @@ from referrals.models import (
 )
 from referrals.services import orders
 from referrals.services.orders import order_ingest
+from referrals.services.stores import store_built_in
 from tests.factories import AdvocateFactory, ProgrammeFactory, RepCodeFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -101,6 +102,7 @@ class TestIdempotency:
     def test_database_rejects_a_duplicate_order_insert(self):
         Order.objects.create(
             source="api",
+            store=store_built_in("api"),
             external_id="dup",
             currency="EUR",
             gross_amount=100,
@@ -110,6 +112,7 @@ class TestIdempotency:
         with pytest.raises(IntegrityError), transaction.atomic():
             Order.objects.create(
                 source="api",
+                store=store_built_in("api"),
                 external_id="dup",
                 currency="EUR",
                 gross_amount=100,
@@ -608,8 +611,9 @@ class TestRoundTrips:
         """The existence check and the code lookup read; then the order (already credited to
         the advocate), the offer's redemption, the commission and its ledger entry are written
         in one transaction: no savepoint per row, no second write to the order."""
+        store = store_built_in("api")  # as the API passes its key's store
         with CaptureQueriesContext(connection) as queries:
-            result = ingest(code=rep_code.code, discount_amount=1_000)
+            result = ingest(code=rep_code.code, discount_amount=1_000, store=store)
         statements = [q["sql"].split()[0] for q in queries.captured_queries]
         assert statements.count("SELECT") == 2
         assert [s for s in statements if s in ("INSERT", "UPDATE")] == ["INSERT"] * 4

@@ -13,6 +13,7 @@ from advocacy.models import Advocate, Programme, RewardKind
 from kernel.errors import ServiceError
 from referrals.links.cookies import LinkReferral
 from referrals.models import FraudSignal
+from referrals.services.stores import store_built_in
 from tests.factories import AdvocateFactory, ProgrammeFactory, RepCodeFactory
 
 from .test_order_ingest import PLACED
@@ -22,7 +23,9 @@ pytestmark = pytest.mark.django_db
 
 
 def ingest(**overrides):
-    """The recorded order and the SELECTs it took (test_order_ingest's defaults)."""
+    """The recorded order and the SELECTs it took (test_order_ingest's defaults), given its
+    store as the API gives its key's."""
+    overrides.setdefault("store", store_built_in(overrides.get("source", "api")))
     with CaptureQueriesContext(connection) as queries:
         result = recorded(**overrides)
     selects = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT")]
