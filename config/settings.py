@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     # Accounts
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     # REST API (its Swagger UI is served from its own static files, no CDN)
     "ninja",
     # Streetteam (cms -> referrals -> advocacy -> accounts)
@@ -86,6 +87,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "accounts.middleware.StaffMFARequiredMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
 ]
 
@@ -150,6 +152,29 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "dashboard"
 WAGTAIL_FRONTEND_LOGIN_URL = "/account/login/"
+
+# ------------------------------------------------------------------------------
+# One login, two factors, re-authentication (allauth for everyone, the Wagtail admin included)
+# https://docs.allauth.org/en/latest/account/configuration.html
+# https://docs.allauth.org/en/latest/mfa/configuration.html
+# The admin signs in, resets and changes passwords and email addresses only through allauth's
+# pages (its throttles, lockout and verification); config/urls.py sends Wagtail's own login and
+# reset URLs there, and these switch off Wagtail's password and email forms.
+WAGTAILADMIN_LOGIN_URL = "account_login"
+WAGTAIL_PASSWORD_MANAGEMENT_ENABLED = False
+WAGTAIL_PASSWORD_RESET_ENABLED = False
+WAGTAIL_EMAIL_MANAGEMENT_ENABLED = False
+# Adding, removing or promoting an email address and changing the password ask for the password
+# again (a stolen session alone can't take the account over), and each change is mailed to the
+# address it moves away from (accounts.adapters.AccountAdapter.send_notification_mail).
+ACCOUNT_REAUTHENTICATION_REQUIRED = True
+ACCOUNT_EMAIL_NOTIFICATIONS = True
+# Authenticator apps (TOTP) with recovery codes: optional for advocates.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Streetteam"
+# Staff (anyone who may open the Wagtail admin) must set up an authenticator app before any admin
+# page (accounts.middleware). On by default in production; off for `make run`'s demo logins.
+STREETTEAM_STAFF_MFA_REQUIRED = env.bool("STREETTEAM_STAFF_MFA_REQUIRED", default=not DEBUG)
 
 # ------------------------------------------------------------------------------
 # Email

@@ -1,5 +1,6 @@
 from django.conf import settings
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
@@ -16,6 +17,19 @@ urlpatterns = [
     path("api/v1/codes/<str:code>", code_lookup_route),
     path("", include("referrals.sandbox.urls")),
     path("api/v1/", api.urls),
+    # One login: the admin's sign-in and password reset are allauth's pages (throttled, with
+    # lockout, email verification and the second factor), never Wagtail's own forms. Checked
+    # before Wagtail's URLs so these shadow its login/ and password_reset/.
+    path(
+        "admin/login/",
+        RedirectView.as_view(pattern_name="account_login", query_string=True),
+        name="admin_login_redirect",
+    ),
+    re_path(
+        r"^admin/password_reset/",
+        RedirectView.as_view(pattern_name="account_reset_password"),
+        name="admin_password_reset_redirect",
+    ),
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
     path("account/", include("allauth.urls")),

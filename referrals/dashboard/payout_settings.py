@@ -100,8 +100,8 @@ def payout_settings(request):
     else:
         messages.success(
             request,
-            f"Your payout details are saved. We have emailed {request.user.email} to confirm "
-            "the change.",
+            "Your payout details are saved. We have emailed every confirmed address on your "
+            "account about the change.",
         )
     return redirect(reverse("payout_settings") + programme_query(advocate))
 
