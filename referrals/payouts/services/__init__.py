@@ -24,6 +24,7 @@ from referrals.payouts.services.batches import (
     payout_batch_csv_export,
     payout_batch_execute,
     payout_batch_needs_second_approval,
+    payout_dual_approval_limit,
 )
 from referrals.payouts.services.build import payout_batch_build
 from referrals.payouts.services.payouts import (
@@ -43,6 +44,7 @@ __all__ = [
     "payout_batch_csv_export",
     "payout_batch_execute",
     "payout_batch_needs_second_approval",
+    "payout_dual_approval_limit",
     "payout_execute",
     "payout_mark_failed",
     "payout_mark_paid",
