@@ -15,6 +15,7 @@ from wagtail.admin import messages
 from wagtail.admin.views.generic import InspectView, WagtailAdminTemplateMixin
 from wagtail.admin.widgets import HeaderButton
 
+from advocacy.models import Programme
 from advocacy.payout_details import payout_details_summary
 from kernel.admin import ListingIndexView, errors_to_messages, plural, require_permission
 from kernel.errors import ServiceError
@@ -37,6 +38,7 @@ from referrals.payouts.services import (
     payout_batch_csv_export,
     payout_batch_execute,
     payout_batch_needs_second_approval,
+    payout_dual_approval_limit,
     payout_mark_failed,
     payout_mark_paid,
     payout_retry,
@@ -87,10 +89,17 @@ class PayoutBatchBuildView(WagtailAdminTemplateMixin, FormView):
         return {"programme": programme} if programme.isdigit() else {}
 
     def get_context_data(self, **kwargs):
+        form = kwargs.get("form")
+        programme = None
+        # The preview: who the build would leave out, for the programme chosen (?programme=).
+        if (form is None or not form.is_bound) and self.get_initial():
+            programme = Programme.objects.filter(pk=self.get_initial()["programme"]).first()
+        left_out = selectors.payout_build_left_out(programme=programme) if programme else None
         return super().get_context_data(
             action_url=self.request.path,
             submit_button_label="Build batch",
             submit_button_active_label="Building…",
+            left_out=left_out.sentence() if left_out else "",
             **kwargs,
         )
 
@@ -105,18 +114,21 @@ class PayoutBatchBuildView(WagtailAdminTemplateMixin, FormView):
         except ServiceError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
             return self.form_invalid(form)
+        left_out = selectors.payout_build_left_out(programme=programme).sentence()
         if batch is None:
             threshold = format_money(programme.payout_threshold, programme.currency)
             form.add_error(
                 "programme",
-                f"No advocate of {programme} has an approved balance of at least {threshold} "
-                "that is not already in a batch: there is nothing to pay yet.",
+                f"No active advocate of {programme} has an approved balance of at least "
+                f"{threshold} that is not already in a batch: there is nothing to pay yet."
+                + (f" {left_out}" if left_out else ""),
             )
             return self.form_invalid(form)
         messages.success(
             self.request,
             f"Batch {batch.pk} built: {plural(batch.payout_count, 'payout')}, "
-            f"{format_money(batch.total_amount, batch.currency)} in all. Review it, then approve.",
+            f"{format_money(batch.total_amount, batch.currency)} in all. Review it, then approve."
+            + (f" {left_out}" if left_out else ""),
         )
         return redirect("payouts:inspect", batch.pk)
 
@@ -187,7 +199,7 @@ class PayoutBatchReviewView(InspectView):
             is_draft=batch.status == status.DRAFT,
             awaiting_second=batch.status == status.DRAFT and batch.approved_by_id is not None,
             needs_two=payout_batch_needs_second_approval(batch),
-            dual_limit=batch.programme.dual_approval_above,
+            dual_limit=payout_dual_approval_limit(batch.programme),
             is_manual=is_manual,
             can_pay=user.has_perm(APPROVE_PERMISSION),
             can_settle_by_hand=is_manual and batch.status == status.EXECUTING,
