@@ -23,6 +23,7 @@ from kernel.money import format_money
 from referrals.audit_log import audit_log_url
 from referrals.models import Payout, PayoutBatch
 from referrals.payouts import selectors
+from referrals.payouts.destination import destination_fixed, destination_now
 from referrals.payouts.forms import (
     PayoutBatchApproveForm,
     PayoutBatchBuildForm,
@@ -38,6 +39,7 @@ from referrals.payouts.services import (
     payout_batch_csv_export,
     payout_batch_execute,
     payout_batch_needs_second_approval,
+    payout_destination_confirm,
     payout_dual_approval_limit,
     payout_mark_failed,
     payout_mark_paid,
@@ -139,15 +141,29 @@ class PayoutRow:
     method: str
     destination: str  # masked: full details only go into the CSV
     flags: list[str]
+    # When the advocate changed their details after approval: the sentence asking a manager
+    # to confirm the new ones (the payout is not paid until then).
+    changed: str = ""
 
 
 def payout_row(payout: Payout, batch: PayoutBatch) -> PayoutRow:
-    details = payout_details_summary(payout.advocate)
+    flags = selectors.payout_line_flags(payout, batch)
+    changed = ""
+    if payout.destination_fixed_at is not None:
+        # Approved: the row shows where the money goes, fixed at approval.
+        fixed = destination_fixed(payout)
+        method, destination = fixed.label.partition(", ")[::2]
+        if selectors.DESTINATION_CHANGED in flags:
+            now = destination_now(payout.advocate, batch.backend)
+            changed = (
+                f"Approved to pay {fixed.label}; the advocate has changed it to {now.label}. "
+                f"Nothing is paid until you confirm the new details."
+            )
+    else:
+        details = payout_details_summary(payout.advocate)
+        method, destination = details.method_label, details.destination
     return PayoutRow(
-        payout=payout,
-        method=details.method_label,
-        destination=details.destination,
-        flags=selectors.payout_line_flags(payout, batch),
+        payout=payout, method=method, destination=destination, flags=flags, changed=changed
     )
 
 
@@ -366,6 +382,15 @@ class PayoutRetryView(PayoutOperationView):
         return (
             f"Payout {retry.pk} created for {format_money(retry.amount, retry.currency)} "
             f"(retrying payout {payout.pk})."
+        )
+
+
+class PayoutConfirmDestinationView(PayoutOperationView):
+    def perform(self, payout, data):
+        payout = payout_destination_confirm(payout_id=payout.pk, actor=self.request.user)
+        return (
+            f"Payout {payout.pk} of {format_money(payout.amount, payout.currency)} will be paid "
+            f"to {destination_fixed(payout).label}."
         )
 
 

@@ -24,7 +24,10 @@ from referrals.models import (
     Payout,
     PayoutBatch,
 )
+from referrals.payouts.destination import destination_changed
 from referrals.selectors import SubqueryCount
+
+DESTINATION_CHANGED = "Payout details changed after approval"
 
 # Advocates whose payouts are neither built nor sent: their money waits in their balance.
 NOT_PAYABLE = (Advocate.Status.PAUSED, Advocate.Status.BANNED)
@@ -116,6 +119,12 @@ def payout_line_flags(payout: Payout, batch: PayoutBatch) -> list[str]:
         flags.append(plural(payout.frozen_commissions, "frozen commission"))
     if advocate.status != Advocate.Status.ACTIVE:
         flags.append(f"Advocate {advocate.get_status_display().lower()}")
+    if (
+        payout.status == Payout.Status.PENDING
+        and batch.status in (PayoutBatch.Status.APPROVED, PayoutBatch.Status.EXECUTING)
+        and destination_changed(payout, batch.backend)
+    ):
+        flags.append(DESTINATION_CHANGED)
     if batch.backend == PayoutBatch.Backend.MANUAL and (
         not details.is_set or details.method == Advocate.PayoutMethod.STRIPE_CONNECT
     ):

@@ -29,6 +29,7 @@ from referrals.payouts.services.batches import (
 from referrals.payouts.services.build import payout_batch_build
 from referrals.payouts.services.payouts import (
     APPROVE_PERMISSION,
+    payout_destination_confirm,
     payout_execute,
     payout_mark_failed,
     payout_mark_paid,
@@ -44,6 +45,7 @@ __all__ = [
     "payout_batch_csv_export",
     "payout_batch_execute",
     "payout_batch_needs_second_approval",
+    "payout_destination_confirm",
     "payout_dual_approval_limit",
     "payout_execute",
     "payout_mark_failed",

@@ -9,6 +9,7 @@ from kernel.jobs import enqueue_on_commit
 from referrals.conf import app_settings
 from referrals.models import Payout, PayoutBatch
 from referrals.payouts.bank_csv import bank_csv_rows
+from referrals.payouts.destination import destination_sql
 from referrals.payouts.services.payouts import APPROVE_PERMISSION, _payout_release
 from referrals.payouts.services.transitions import payout_batch_transition, payout_transition
 from referrals.services.audit import audit
@@ -57,6 +58,10 @@ def payout_batch_approve(*, batch_id: int, actor, password: str) -> PayoutBatch:
             )
         update = {"second_approved_by": actor, "second_approved_at": now}
         action = "batch_second_approval"
+    # What the approvers approved is where the money goes: fixed now, paid there later.
+    batch.payouts.filter(status=Payout.Status.PENDING).update(
+        destination_fixed_at=now, **destination_sql(batch.backend)
+    )
     return payout_batch_transition(
         batch=batch,
         to=PayoutBatch.Status.APPROVED,

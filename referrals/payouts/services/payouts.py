@@ -7,7 +7,8 @@ from django.utils import timezone
 from kernel.errors import ServiceError
 from kernel.jobs import enqueue_on_commit
 from referrals.ledger_selectors import payable_balance
-from referrals.models import Commission, LedgerEntry, Payout, PayoutBatch
+from referrals.models import AuditEvent, Commission, LedgerEntry, Payout, PayoutBatch
+from referrals.payouts.destination import destination_changed, destination_fixed, destination_now
 from referrals.payouts.selectors import NOT_PAYABLE
 from referrals.payouts.services.transitions import payout_batch_transition, payout_transition
 from referrals.services.audit import audit
@@ -40,6 +41,11 @@ def payout_execute(*, payout_id: int) -> Payout:
                 # Nothing was sent: the money goes back to the advocate's balance, where it
                 # waits until they are active again.
                 _payout_fail(payout, refusal.message, actor=None)
+            elif destination_changed(payout, payout.batch.backend):
+                # Not sent: the advocate's details changed after approval. It waits, pending,
+                # for a manager to confirm the new details (payout_destination_confirm).
+                _payout_hold(payout)
+                return payout
             elif payable_balance(payout.advocate, payout.currency) < 0:
                 _payout_fail(
                     payout,
@@ -119,6 +125,12 @@ def payout_mark_paid(*, payout_id: int, actor, reference: str = "") -> Payout:
                 "A refund or dispute reduced this advocate's balance after the batch was built; "
                 "mark this payout failed and pay the rest in the next batch.",
             )
+        if destination_changed(payout, payout.batch.backend):
+            raise ServiceError(
+                "destination_changed",
+                "The advocate changed their payout details after this batch was approved: "
+                "confirm the new details before paying.",
+            )
         refusal = _advocate_refusal(payout, actor=actor, operation="mark_paid")
         if refusal is None:
             _payout_paid(payout, reference=reference, actor=actor)
@@ -173,6 +185,11 @@ def _payout_retry_locked(failed: Payout, *, actor) -> Payout:
         currency=failed.currency,
         amount=amount,
         retry_of=failed,
+        # The approved destination, like the amount: changed details hold the retry for review.
+        destination_method=failed.destination_method,
+        destination_account=failed.destination_account,
+        destination_holder=failed.destination_holder,
+        destination_fixed_at=failed.destination_fixed_at,
     )
     ledger_write(
         advocate_id=retry.advocate_id,
@@ -195,6 +212,74 @@ def _payout_retry_locked(failed: Payout, *, actor) -> Payout:
     if batch.backend != PayoutBatch.Backend.MANUAL:
         enqueue_on_commit("referrals.tasks.payout_execute", retry.pk)
     return retry
+
+
+def payout_destination_confirm(*, payout_id: int, actor) -> Payout:
+    """A manager with the payout permission confirms the details an advocate changed after
+    approval: they become the payout's destination (audited with both, masked), and a Stripe
+    payout is sent again."""
+    if not actor.has_perm(APPROVE_PERMISSION):
+        raise ServiceError("permission_denied", "You don't have permission to confirm payouts.")
+    with transaction.atomic():
+        payout = (
+            Payout.objects.select_for_update().select_related("batch", "advocate").get(pk=payout_id)
+        )
+        _refuse_cancelled(payout)
+        batch = payout.batch
+        if payout.status != Payout.Status.PENDING or batch.status not in (
+            PayoutBatch.Status.APPROVED,
+            PayoutBatch.Status.EXECUTING,
+        ):
+            raise ServiceError("payout_not_pending", "Only a payout still to pay can be confirmed.")
+        if not destination_changed(payout, batch.backend):
+            raise ServiceError(
+                "destination_unchanged", "The payout details have not changed since approval."
+            )
+        before, after = destination_fixed(payout), destination_now(payout.advocate, batch.backend)
+        had_destination = payout.destination_fixed_at is not None
+        if not after.account:
+            raise ServiceError(
+                "destination_missing",
+                "The advocate has no payout details now: nothing to confirm. Mark the payout "
+                "failed; the money waits in their balance.",
+            )
+        fields = {
+            "destination_method": after.method,
+            "destination_account": after.account,
+            "destination_holder": after.holder,
+            "destination_fixed_at": timezone.now(),
+        }
+        for name, value in fields.items():
+            setattr(payout, name, value)
+        payout.save(update_fields=list(fields))
+        audit(
+            actor=actor,
+            action="payout_destination_confirmed",
+            obj=payout,
+            before=before.label if had_destination else "",
+            after=after.label,
+        )
+        if batch.status == PayoutBatch.Status.EXECUTING and batch.backend != (
+            PayoutBatch.Backend.MANUAL
+        ):
+            enqueue_on_commit("referrals.tasks.payout_execute", payout.pk)
+    return payout
+
+
+def _payout_hold(payout: Payout) -> None:
+    """Audit (once) that a payout was not sent because its destination changed."""
+    if not AuditEvent.objects.filter(
+        action="payout_held",
+        object_type="payout",
+        object_id=payout.pk,
+        created_at__gte=payout.destination_fixed_at or payout.created_at,
+    ).exists():
+        audit(
+            actor=None,
+            action="payout_held",
+            obj=payout,
+            reason="Payout details changed after approval; a manager must confirm them.",
+        )
 
 
 def _link_commissions_up_to(payout: Payout) -> None:
