@@ -1,5 +1,6 @@
 """One payout: executed through its batch's backend at most once, marked paid or failed by hand
-(manual backend), retried after a failure as a new payout for what is payable now."""
+(manual backend), retried after a failure as a new payout of the failed amount at most, held
+while the advocate's payout details differ from those fixed at approval (`destination`)."""
 
 from django.db import transaction
 from django.utils import timezone
