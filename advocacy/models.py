@@ -107,7 +107,10 @@ class Programme(models.Model):
     )
     dual_approval_above = models.PositiveBigIntegerField(
         default=0,
-        help_text="Payout batches above this total (minor units) need a second manager; 0 = never.",
+        help_text=(
+            "Payout batches above this total (minor units) need a second manager; 0 = the "
+            "site's default (STREETTEAM_PAYOUT_DUAL_APPROVAL_ABOVE, 50000 unless changed)."
+        ),
     )
     landing_url = models.URLField(
         blank=True,

@@ -326,6 +326,13 @@ STREETTEAM_TARGET_CACHE_SECONDS = env.int("STREETTEAM_TARGET_CACHE_SECONDS", def
 STREETTEAM_PAYOUT_STUCK_MINUTES = env.int("STREETTEAM_PAYOUT_STUCK_MINUTES", default=120)
 # An order placed longer ago than this is refused (placed_at_invalid); holds count from receipt.
 STREETTEAM_ORDER_MAX_AGE_DAYS = env.int("STREETTEAM_ORDER_MAX_AGE_DAYS", default=90)
+# Four eyes: a payout batch whose total is above this (minor units of the batch's currency:
+# 50000 = 500.00 EUR/USD/GBP, 50,000 JPY) needs a second manager, unless its programme sets a
+# limit of its own. On by default because one manager alone paying a large batch is the risk
+# the rule exists for; 0 turns the default off (not recommended).
+STREETTEAM_PAYOUT_DUAL_APPROVAL_ABOVE = env.int(
+    "STREETTEAM_PAYOUT_DUAL_APPROVAL_ABOVE", default=50_000
+)
 # Misses per IP address ("count/seconds") before failed code lookups and /r/ misses get 429.
 STREETTEAM_RATE_LIMITS = {
     "code_lookup": env.str("STREETTEAM_RATE_LIMIT_CODE_LOOKUP", default="30/600"),

@@ -53,6 +53,12 @@ class AppSettings:
         return self._setting("STREETTEAM_CLICK_BATCH_SIZE", 5000)
 
     @property
+    def PAYOUT_DUAL_APPROVAL_ABOVE(self) -> int:
+        """A batch total (minor units of its currency) above which a second manager must
+        approve, for programmes that set no limit of their own; 0 turns the default off."""
+        return self._setting("STREETTEAM_PAYOUT_DUAL_APPROVAL_ABOVE", 50_000)
+
+    @property
     def TARGET_CACHE_SECONDS(self) -> int:
         """How long /r/<CODE> trusts a cached code lookup (changes invalidate it sooner)."""
         return self._setting("STREETTEAM_TARGET_CACHE_SECONDS", 300)

@@ -91,6 +91,15 @@ class Payout(models.Model):
     # What the backend answered: a Stripe transfer id, or the manager's bank reference.
     external_ref = models.CharField(max_length=255, blank=True)
     failure_reason = models.CharField(max_length=300, blank=True)
+    # Where the money goes, fixed when the batch is approved (what the approvers saw): the bank
+    # CSV and the Stripe transfer pay here, not to whatever the advocate's details say by then.
+    # method is the advocate's payout method (stripe_connect for a Stripe batch); account the
+    # full IBAN, PayPal email or Stripe account id (never logged or shown unmasked). Database
+    # defaults: the set-based batch build inserts payouts before approval fixes these.
+    destination_method = models.CharField(max_length=20, blank=True, db_default="")
+    destination_account = models.CharField(max_length=255, blank=True, db_default="")
+    destination_holder = models.CharField(max_length=200, blank=True, db_default="")
+    destination_fixed_at = models.DateTimeField(null=True, blank=True)
     retry_of = models.OneToOneField(
         "self", on_delete=models.PROTECT, related_name="retry", null=True, blank=True
     )

@@ -15,6 +15,7 @@ from wagtail.admin import messages
 from wagtail.admin.views.generic import InspectView, WagtailAdminTemplateMixin
 from wagtail.admin.widgets import HeaderButton
 
+from advocacy.models import Programme
 from advocacy.payout_details import payout_details_summary
 from kernel.admin import ListingIndexView, errors_to_messages, plural, require_permission
 from kernel.errors import ServiceError
@@ -22,6 +23,7 @@ from kernel.money import format_money
 from referrals.audit_log import audit_log_url
 from referrals.models import Payout, PayoutBatch
 from referrals.payouts import selectors
+from referrals.payouts.destination import destination_fixed, destination_now
 from referrals.payouts.forms import (
     PayoutBatchApproveForm,
     PayoutBatchBuildForm,
@@ -37,6 +39,8 @@ from referrals.payouts.services import (
     payout_batch_csv_export,
     payout_batch_execute,
     payout_batch_needs_second_approval,
+    payout_destination_confirm,
+    payout_dual_approval_limit,
     payout_mark_failed,
     payout_mark_paid,
     payout_retry,
@@ -87,10 +91,17 @@ class PayoutBatchBuildView(WagtailAdminTemplateMixin, FormView):
         return {"programme": programme} if programme.isdigit() else {}
 
     def get_context_data(self, **kwargs):
+        form = kwargs.get("form")
+        programme = None
+        # The preview: who the build would leave out, for the programme chosen (?programme=).
+        if (form is None or not form.is_bound) and self.get_initial():
+            programme = Programme.objects.filter(pk=self.get_initial()["programme"]).first()
+        left_out = selectors.payout_build_left_out(programme=programme) if programme else None
         return super().get_context_data(
             action_url=self.request.path,
             submit_button_label="Build batch",
             submit_button_active_label="Building…",
+            left_out=left_out.sentence() if left_out else "",
             **kwargs,
         )
 
@@ -105,18 +116,21 @@ class PayoutBatchBuildView(WagtailAdminTemplateMixin, FormView):
         except ServiceError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
             return self.form_invalid(form)
+        left_out = selectors.payout_build_left_out(programme=programme).sentence()
         if batch is None:
             threshold = format_money(programme.payout_threshold, programme.currency)
             form.add_error(
                 "programme",
-                f"No advocate of {programme} has an approved balance of at least {threshold} "
-                "that is not already in a batch: there is nothing to pay yet.",
+                f"No active advocate of {programme} has an approved balance of at least "
+                f"{threshold} that is not already in a batch: there is nothing to pay yet."
+                + (f" {left_out}" if left_out else ""),
             )
             return self.form_invalid(form)
         messages.success(
             self.request,
             f"Batch {batch.pk} built: {plural(batch.payout_count, 'payout')}, "
-            f"{format_money(batch.total_amount, batch.currency)} in all. Review it, then approve.",
+            f"{format_money(batch.total_amount, batch.currency)} in all. Review it, then approve."
+            + (f" {left_out}" if left_out else ""),
         )
         return redirect("payouts:inspect", batch.pk)
 
@@ -127,15 +141,29 @@ class PayoutRow:
     method: str
     destination: str  # masked: full details only go into the CSV
     flags: list[str]
+    # When the advocate changed their details after approval: the sentence asking a manager
+    # to confirm the new ones (the payout is not paid until then).
+    changed: str = ""
 
 
 def payout_row(payout: Payout, batch: PayoutBatch) -> PayoutRow:
-    details = payout_details_summary(payout.advocate)
+    flags = selectors.payout_line_flags(payout, batch)
+    changed = ""
+    if payout.destination_fixed_at is not None:
+        # Approved: the row shows where the money goes, fixed at approval.
+        fixed = destination_fixed(payout)
+        method, destination = fixed.label.partition(", ")[::2]
+        if selectors.DESTINATION_CHANGED in flags:
+            now = destination_now(payout.advocate, batch.backend)
+            changed = (
+                f"Approved to pay {fixed.label}; the advocate has changed it to {now.label}. "
+                f"Nothing is paid until you confirm the new details."
+            )
+    else:
+        details = payout_details_summary(payout.advocate)
+        method, destination = details.method_label, details.destination
     return PayoutRow(
-        payout=payout,
-        method=details.method_label,
-        destination=details.destination,
-        flags=selectors.payout_line_flags(payout, batch),
+        payout=payout, method=method, destination=destination, flags=flags, changed=changed
     )
 
 
@@ -187,7 +215,7 @@ class PayoutBatchReviewView(InspectView):
             is_draft=batch.status == status.DRAFT,
             awaiting_second=batch.status == status.DRAFT and batch.approved_by_id is not None,
             needs_two=payout_batch_needs_second_approval(batch),
-            dual_limit=batch.programme.dual_approval_above,
+            dual_limit=payout_dual_approval_limit(batch.programme),
             is_manual=is_manual,
             can_pay=user.has_perm(APPROVE_PERMISSION),
             can_settle_by_hand=is_manual and batch.status == status.EXECUTING,
@@ -354,6 +382,15 @@ class PayoutRetryView(PayoutOperationView):
         return (
             f"Payout {retry.pk} created for {format_money(retry.amount, retry.currency)} "
             f"(retrying payout {payout.pk})."
+        )
+
+
+class PayoutConfirmDestinationView(PayoutOperationView):
+    def perform(self, payout, data):
+        payout = payout_destination_confirm(payout_id=payout.pk, actor=self.request.user)
+        return (
+            f"Payout {payout.pk} of {format_money(payout.amount, payout.currency)} will be paid "
+            f"to {destination_fixed(payout).label}."
         )
 
 

@@ -33,9 +33,11 @@ class StripeConnectBackend:
         from referrals.stripe import client as stripe_api
 
         advocate = payout.advocate
-        account = advocate.stripe_account_id
+        # The account fixed when the batch was approved; execution holds a payout whose
+        # advocate connected another account since (payouts.destination).
+        account = payout.destination_account
         if not account:
-            raise PayoutError("The advocate has not connected a Stripe account.")
+            raise PayoutError("The advocate had not connected a Stripe account when approved.")
         if not advocate.stripe_payouts_enabled:
             sent = self.find_sent(payout)
             if sent:
@@ -68,7 +70,8 @@ class StripeConnectBackend:
         from referrals.stripe import client as stripe_api
 
         try:
-            for transfer in stripe_api.transfers_to(payout.advocate.stripe_account_id):
+            account = payout.destination_account or payout.advocate.stripe_account_id
+            for transfer in stripe_api.transfers_to(account):
                 if (transfer.get("metadata") or {}).get("payout_id") == str(payout.pk):
                     return transfer["id"]
         except stripe_api.StripeUnavailable as exc:

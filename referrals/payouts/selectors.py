@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from django.db.models import (
     Count,
     Exists,
+    F,
     OuterRef,
     Q,
     QuerySet,
@@ -14,6 +15,8 @@ from django.db.models import (
 from advocacy.models import Advocate
 from advocacy.payout_details import payout_details_summary
 from kernel.admin import plural
+from kernel.money import format_money
+from referrals.ledger_selectors import payable_balances
 from referrals.models import (
     AuditEvent,
     Commission,
@@ -21,7 +24,55 @@ from referrals.models import (
     Payout,
     PayoutBatch,
 )
+from referrals.payouts.destination import destination_changed
 from referrals.selectors import SubqueryCount
+
+DESTINATION_CHANGED = "Payout details changed after approval"
+
+# Advocates whose payouts are neither built nor sent: their money waits in their balance.
+NOT_PAYABLE = (Advocate.Status.PAUSED, Advocate.Status.BANNED)
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """Who a batch build leaves out although their balance reaches the threshold."""
+
+    currency: str
+    by_status: dict  # status -> (advocates, amount in minor units)
+
+    def sentence(self) -> str:
+        """ "Left out: 1 paused advocate (€8.00) and ...", or "" when nobody is."""
+        parts = [
+            f"{plural(count, f'{status} advocate')} ({format_money(amount, self.currency)})"
+            for status, (count, amount) in self.by_status.items()
+        ]
+        if not parts:
+            return ""
+        return (
+            f"Left out: {' and '.join(parts)}: their money stays in their balance until they "
+            "are active again."
+        )
+
+
+def payout_build_left_out(*, programme) -> LeftOut:
+    """The paused and banned advocates of a programme a build would pay if they were active,
+    counted by status with their payable total: one grouped query (the build's preview and its
+    confirmation say it)."""
+    threshold = max(programme.payout_threshold, 1)
+    rows = (
+        payable_balances(programme_id=programme.pk, currency=programme.currency)
+        .filter(advocate__status__in=NOT_PAYABLE)
+        .annotate(status=F("advocate__status"))
+        .values_list("status", "total")
+    )
+    by_status = {}
+    for status in NOT_PAYABLE:
+        amounts = [
+            total for row_status, total in rows if row_status == status and total >= threshold
+        ]
+        if amounts:
+            by_status[str(status)] = (len(amounts), sum(amounts))
+    return LeftOut(currency=programme.currency, by_status=by_status)
 
 
 def audit_events_for_batch(batch_id: int) -> QuerySet[AuditEvent]:
@@ -68,6 +119,12 @@ def payout_line_flags(payout: Payout, batch: PayoutBatch) -> list[str]:
         flags.append(plural(payout.frozen_commissions, "frozen commission"))
     if advocate.status != Advocate.Status.ACTIVE:
         flags.append(f"Advocate {advocate.get_status_display().lower()}")
+    if (
+        payout.status == Payout.Status.PENDING
+        and batch.status in (PayoutBatch.Status.APPROVED, PayoutBatch.Status.EXECUTING)
+        and destination_changed(payout, batch.backend)
+    ):
+        flags.append(DESTINATION_CHANGED)
     if batch.backend == PayoutBatch.Backend.MANUAL and (
         not details.is_set or details.method == Advocate.PayoutMethod.STRIPE_CONNECT
     ):

@@ -91,6 +91,11 @@ class PayoutBatchViewSet(ReadOnlyModelViewSet):
                 name="payout_failed",
             ),
             path(
+                "payout/<int:pk>/confirm-destination/",
+                admin_views.PayoutConfirmDestinationView.as_view(),
+                name="payout_confirm_destination",
+            ),
+            path(
                 "payout/<int:pk>/retry/",
                 admin_views.PayoutRetryView.as_view(),
                 name="payout_retry",

@@ -179,7 +179,8 @@ class MoneyMachine(RuleBasedStateMachine):
                 hold_days=HOLD_DAYS,
                 payout_threshold=0,
                 auto_approve_limit=AUTO_APPROVE_LIMIT,
-                dual_approval_above=0,
+                # Four eyes is tested on its own (tests/referrals/payouts): one approval here.
+                dual_approval_above=10**12,
             )
             self.programmes[currency] = programme
             self.advocates[currency] = [AdvocateFactory(programme=programme) for _ in range(2)]
@@ -242,6 +243,18 @@ class MoneyMachine(RuleBasedStateMachine):
     def _link(self, payout: MPayout) -> None:
         for c in self._model_commissions(payout.advocate, payout.currency):
             if c.status == APPROVED and c.payout is None and not c.frozen:
+                c.payout = payout.pk
+
+    def _link_up_to(self, payout: MPayout) -> None:
+        """A retry settles the free approved commissions, oldest first, that fit in its amount."""
+        covered = 0
+        for c in sorted(
+            self._model_commissions(payout.advocate, payout.currency), key=lambda c: c.pk
+        ):
+            if c.status == APPROVED and c.payout is None and not c.frozen:
+                if covered + c.amount > payout.amount:
+                    break
+                covered += c.amount
                 c.payout = payout.pk
 
     def _record_order(self, order: Order, *, advocate_pk, currency, net, paid_total):
@@ -553,14 +566,15 @@ class MoneyMachine(RuleBasedStateMachine):
         expected = {
             a.pk: self._model_payable(a.pk, currency)
             for a in self.advocates[currency]
-            if self.status[a.pk] != "banned"
+            if self.status[a.pk] == "active"
         }
         expected = {pk: amount for pk, amount in expected.items() if amount >= 1}
         batch = payouts.payout_batch_build(
             programme_id=self.programmes[currency].pk, actor=self.managers[builder]
         )
         built = {p.advocate_id: p.amount for p in batch.payouts.all()} if batch is not None else {}
-        # Held, frozen, pending or banned money never goes into a batch; all that is payable does.
+        # Held, frozen, pending, paused or banned money never goes into a batch; all that is
+        # payable does.
         assert built == expected, f"batch pays {built}, the model finds payable {expected}"
         if batch is None:
             return
@@ -593,11 +607,12 @@ class MoneyMachine(RuleBasedStateMachine):
         pk = data.draw(st.sampled_from(self._batches("approved")))
         payouts.payout_batch_execute(batch_id=pk, actor=self.managers[0])
         self.m_batches[pk]["status"] = "executing"
-        # A banned advocate's payout may be refused here (failed at once); nobody else's.
+        # A paused or banned advocate's payout may be refused here (failed at once); nobody
+        # else's.
         for p in self.m_payouts.values():
             if p.batch == pk and p.state == "open":
                 if Payout.objects.get(pk=p.pk).status == Payout.Status.FAILED:
-                    assert self.status[p.advocate] == "banned", "execute failed a good payout"
+                    assert self.status[p.advocate] != "active", "execute failed a good payout"
                     self._release(p, "failed")
         self._batch_maybe_done(pk)
 
@@ -625,9 +640,10 @@ class MoneyMachine(RuleBasedStateMachine):
             self._release(p, "failed")
             self._batch_maybe_done(p.batch)
             return
-        # Refused: a banned advocate, or a balance a refund or dispute pushed below zero.
+        # Refused: a paused or banned advocate, or a balance a refund or dispute pushed below
+        # zero.
         refuse = (
-            self.status[p.advocate] == "banned" or self._model_payable(p.advocate, p.currency) < 0
+            self.status[p.advocate] != "active" or self._model_payable(p.advocate, p.currency) < 0
         )
         refused = ""
         try:
@@ -643,7 +659,11 @@ class MoneyMachine(RuleBasedStateMachine):
             return
         assert not refuse, (
             "marked paid: "
-            + ("a banned advocate's payout" if self.status[p.advocate] == "banned" else "")
+            + (
+                f"a {self.status[p.advocate]} advocate's payout"
+                if self.status[p.advocate] != "active"
+                else ""
+            )
             + f" payable was {self._model_payable(p.advocate, p.currency)}"
         )
         p.state = "paid"
@@ -696,7 +716,7 @@ class MoneyMachine(RuleBasedStateMachine):
         for p in self.m_payouts.values():
             if p.batch == batch_pk and p.state == "open":
                 if Payout.objects.get(pk=p.pk).status == Payout.Status.FAILED:
-                    assert self.status[p.advocate] == "banned", "execute failed a good payout"
+                    assert self.status[p.advocate] != "active", "execute failed a good payout"
                     self._release(p, "failed")
         open_ = sorted(
             pk for pk, p in self.m_payouts.items() if p.batch == batch_pk and p.state == "open"
@@ -719,8 +739,10 @@ class MoneyMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def retry_payout(self, data):
         failed = self.m_payouts[data.draw(st.sampled_from(self._retryable()))]
-        payable = self._model_payable(failed.advocate, failed.currency)
-        refuse = self.status[failed.advocate] == "banned" or payable <= 0
+        # A retry pays what was approved (the failed amount) at most: growth waits for the
+        # next batch; less when a refund or dispute took part of it.
+        payable = min(failed.amount, self._model_payable(failed.advocate, failed.currency))
+        refuse = self.status[failed.advocate] != "active" or payable <= 0
         retry, refused = None, ""
         try:
             retry = payouts.payout_retry(payout_id=failed.pk, actor=self.managers[1])
@@ -730,8 +752,8 @@ class MoneyMachine(RuleBasedStateMachine):
             assert refuse, f"retry refused ({refused}) with {payable} payable"
             return
         assert not refuse, (
-            "retried a payout of a banned advocate"
-            if self.status[failed.advocate] == "banned"
+            f"retried a payout of a {self.status[failed.advocate]} advocate"
+            if self.status[failed.advocate] != "active"
             else f"retried with {payable} payable"
         )
         assert retry.amount == payable, f"retry pays {retry.amount}, the model finds {payable}"
@@ -739,7 +761,7 @@ class MoneyMachine(RuleBasedStateMachine):
         mp = MPayout(retry.pk, failed.batch, failed.advocate, failed.currency, retry.amount)
         mp.retry_of = failed.pk
         self.m_payouts[retry.pk] = mp
-        self._link(mp)
+        self._link_up_to(mp)
         self.m_batches[failed.batch]["status"] = "executing"
 
     # --------------------------------------------------------------------------- invariants

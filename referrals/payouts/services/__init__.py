@@ -7,6 +7,10 @@ once, so the same money can't go into two batches; a failed payout writes `payou
 negative (a refund or dispute may have landed after the build): money paid never exceeds what
 was earned minus what was reversed.
 
+Approved is paid: a payout's destination is fixed when its batch is approved (`destination`),
+and a retry pays the failed amount at most, so nothing leaves that the approvers (two above
+the limit, `payout_dual_approval_limit`) did not see.
+
 Exactly once: a payout moves pending -> processing in its own committed transaction before the
 backend is called with an idempotency key derived from the payout id. A worker that dies after
 the call but before recording the result leaves it `processing`; the retry calls the backend
@@ -24,10 +28,12 @@ from referrals.payouts.services.batches import (
     payout_batch_csv_export,
     payout_batch_execute,
     payout_batch_needs_second_approval,
+    payout_dual_approval_limit,
 )
 from referrals.payouts.services.build import payout_batch_build
 from referrals.payouts.services.payouts import (
     APPROVE_PERMISSION,
+    payout_destination_confirm,
     payout_execute,
     payout_mark_failed,
     payout_mark_paid,
@@ -43,6 +49,8 @@ __all__ = [
     "payout_batch_csv_export",
     "payout_batch_execute",
     "payout_batch_needs_second_approval",
+    "payout_destination_confirm",
+    "payout_dual_approval_limit",
     "payout_execute",
     "payout_mark_failed",
     "payout_mark_paid",

@@ -6,16 +6,25 @@ from django.utils import timezone
 
 from kernel.errors import ServiceError
 from kernel.jobs import enqueue_on_commit
+from referrals.conf import app_settings
 from referrals.models import Payout, PayoutBatch
 from referrals.payouts.bank_csv import bank_csv_rows
+from referrals.payouts.destination import destination_sql
 from referrals.payouts.services.payouts import APPROVE_PERMISSION, _payout_release
 from referrals.payouts.services.transitions import payout_batch_transition, payout_transition
 from referrals.services.audit import audit
 
 
+def payout_dual_approval_limit(programme) -> int:
+    """The batch total above which two managers must approve: the programme's own limit, or
+    the site's default (STREETTEAM_PAYOUT_DUAL_APPROVAL_ABOVE) when it sets none, so a
+    programme nobody configured is not paid on one approval whatever the amount."""
+    return programme.dual_approval_above or app_settings.PAYOUT_DUAL_APPROVAL_ABOVE
+
+
 def payout_batch_needs_second_approval(batch: PayoutBatch) -> bool:
-    """Above the programme's dual-approval limit a second, different manager must approve."""
-    limit = batch.programme.dual_approval_above
+    """Above the dual-approval limit a second, different manager must approve."""
+    limit = payout_dual_approval_limit(batch.programme)
     return bool(limit) and batch.total_amount > limit
 
 
@@ -49,6 +58,10 @@ def payout_batch_approve(*, batch_id: int, actor, password: str) -> PayoutBatch:
             )
         update = {"second_approved_by": actor, "second_approved_at": now}
         action = "batch_second_approval"
+    # What the approvers approved is where the money goes: fixed now, paid there later.
+    batch.payouts.filter(status=Payout.Status.PENDING).update(
+        destination_fixed_at=now, **destination_sql(batch.backend)
+    )
     return payout_batch_transition(
         batch=batch,
         to=PayoutBatch.Status.APPROVED,

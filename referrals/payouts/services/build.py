@@ -9,6 +9,7 @@ from advocacy.models import Advocate, Programme
 from kernel.errors import ServiceError
 from referrals.ledger_selectors import settled_commission_sql
 from referrals.models import Commission, LedgerEntry, Payout, PayoutBatch
+from referrals.payouts.selectors import NOT_PAYABLE
 from referrals.services.audit import audit
 from referrals.services.ledger import ledger_payout_reservations_sql
 
@@ -41,7 +42,7 @@ def payout_batch_build(
         JOIN {advocate} a ON a.id = le.advocate_id
         LEFT JOIN {commission} c
           ON c.id = le.commission_id AND {settled}
-        WHERE a.programme_id = %s AND a.status <> 'banned' AND le.currency = %s
+        WHERE a.programme_id = %s AND a.status NOT IN (%s, %s) AND le.currency = %s
           AND (le.commission_id IS NULL OR c.id IS NOT NULL)
         GROUP BY le.advocate_id
         HAVING SUM(le.amount) >= %s
@@ -49,7 +50,9 @@ def payout_batch_build(
     # An entry counts without a commission, or with a settled, unfrozen one (PAYABLE_ENTRIES).
     # The commission's conditions sit in the join, so only the settled, unfrozen commissions go
     # into the join's hash table, not every commission of the programme.
-    payable_params = [*settled_params, programme.pk, currency, threshold]
+    # Paused and banned advocates are left out (payouts.selectors.payout_build_left_out says
+    # who): their money stays in their balance, not reserved by a payout refused at execution.
+    payable_params = [*settled_params, programme.pk, *NOT_PAYABLE, currency, threshold]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             count, total = _build_postgresql(

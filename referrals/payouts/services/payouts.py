@@ -1,14 +1,16 @@
 """One payout: executed through its batch's backend at most once, marked paid or failed by hand
-(manual backend), retried after a failure as a new payout for what is payable now."""
+(manual backend), retried after a failure as a new payout of the failed amount at most, held
+while the advocate's payout details differ from those fixed at approval (`destination`)."""
 
 from django.db import transaction
 from django.utils import timezone
 
-from advocacy.models import Advocate
 from kernel.errors import ServiceError
 from kernel.jobs import enqueue_on_commit
 from referrals.ledger_selectors import payable_balance
-from referrals.models import Commission, LedgerEntry, Payout, PayoutBatch
+from referrals.models import AuditEvent, Commission, LedgerEntry, Payout, PayoutBatch
+from referrals.payouts.destination import destination_changed, destination_fixed, destination_now
+from referrals.payouts.selectors import NOT_PAYABLE
 from referrals.payouts.services.transitions import payout_batch_transition, payout_transition
 from referrals.services.audit import audit
 from referrals.services.commissions import commission_transition
@@ -31,12 +33,20 @@ def payout_execute(*, payout_id: int) -> Payout:
             return payout
         if payout.batch.status != PayoutBatch.Status.EXECUTING:
             raise ServiceError("batch_not_executing", "The batch is not being paid.")
+        in_flight_refused = payout.status == Payout.Status.PROCESSING and (
+            payout.advocate.status in NOT_PAYABLE
+        )
         if payout.status == Payout.Status.PENDING:
             refusal = _advocate_refusal(payout, actor=None, operation="execute")
             if refusal is not None:
                 # Nothing was sent: the money goes back to the advocate's balance, where it
                 # waits until they are active again.
                 _payout_fail(payout, refusal.message, actor=None)
+            elif destination_changed(payout, payout.batch.backend):
+                # Not sent: the advocate's details changed after approval. It waits, pending,
+                # for a manager to confirm the new details (payout_destination_confirm).
+                _payout_hold(payout)
+                return payout
             elif payable_balance(payout.advocate, payout.currency) < 0:
                 _payout_fail(
                     payout,
@@ -53,8 +63,12 @@ def payout_execute(*, payout_id: int) -> Payout:
                 )
     if refusal is not None:
         raise refusal
-    # Committed as processing: from here a crash is recovered by calling again with the same key.
     backend = get_backend(payout.batch.backend)
+    if in_flight_refused:
+        # A task retry (or a recovery) of a payout whose advocate was banned or paused since
+        # the first call: only a transfer that already went out settles it; nothing new is sent.
+        return _payout_settle_refused(payout_id, sent=backend.find_sent(payout))
+    # Committed as processing: from here a crash is recovered by calling again with the same key.
     try:
         reference = backend.send(payout)
     except PayoutError as exc:
@@ -67,6 +81,25 @@ def payout_execute(*, payout_id: int) -> Payout:
         payout = Payout.objects.select_for_update().get(pk=payout_id)
         if payout.status == Payout.Status.PROCESSING:
             _payout_paid(payout, reference=reference, actor=None)
+    return payout
+
+
+@transaction.atomic
+def _payout_settle_refused(payout_id: int, *, sent: str) -> Payout:
+    """Under the lock, a processing payout whose advocate may not be paid: paid when the
+    transfer `sent` had gone out before they were banned or paused, else failed with the
+    refusal (audited) and its money back in their balance."""
+    payout = (
+        Payout.objects.select_for_update().select_related("batch", "advocate").get(pk=payout_id)
+    )
+    if payout.status != Payout.Status.PROCESSING:
+        return payout
+    if sent:
+        _payout_paid(payout, reference=sent, actor=None)
+        return payout
+    refusal = _advocate_refusal(payout, actor=None, operation="execute")
+    if refusal is not None:
+        _payout_fail(payout, refusal.message, actor=None)
     return payout
 
 
@@ -93,6 +126,12 @@ def payout_mark_paid(*, payout_id: int, actor, reference: str = "") -> Payout:
                 "A refund or dispute reduced this advocate's balance after the batch was built; "
                 "mark this payout failed and pay the rest in the next batch.",
             )
+        if destination_changed(payout, payout.batch.backend):
+            raise ServiceError(
+                "destination_changed",
+                "The advocate changed their payout details after this batch was approved: "
+                "confirm the new details before paying.",
+            )
         refusal = _advocate_refusal(payout, actor=actor, operation="mark_paid")
         if refusal is None:
             _payout_paid(payout, reference=reference, actor=actor)
@@ -114,7 +153,8 @@ def payout_mark_failed(*, payout_id: int, actor, reason: str) -> Payout:
 
 
 def payout_retry(*, payout_id: int, actor) -> Payout:
-    """A failed payout, again: a new payout in the same batch for what is payable now."""
+    """A failed payout, again: a new payout in the same batch for the failed amount (less if
+    a refund took part of it since), to the destination the batch was approved with."""
     if not actor.has_perm(APPROVE_PERMISSION):
         raise ServiceError("permission_denied", "You don't have permission to retry payouts.")
     with transaction.atomic():
@@ -133,7 +173,10 @@ def payout_retry(*, payout_id: int, actor) -> Payout:
 
 
 def _payout_retry_locked(failed: Payout, *, actor) -> Payout:
-    amount = payable_balance(failed.advocate, failed.currency)
+    # What was approved, never more: the batch's approvers (two above the limit) saw the failed
+    # amount, so a balance that grew since waits for the next batch and its own approval. Less
+    # when a refund or dispute took part of it meanwhile.
+    amount = min(failed.amount, payable_balance(failed.advocate, failed.currency))
     if amount <= 0:
         raise ServiceError("nothing_payable", "Nothing is payable to this advocate now.")
     batch = PayoutBatch.objects.select_for_update().get(pk=failed.batch_id)
@@ -143,6 +186,11 @@ def _payout_retry_locked(failed: Payout, *, actor) -> Payout:
         currency=failed.currency,
         amount=amount,
         retry_of=failed,
+        # The approved destination, like the amount: changed details hold the retry for review.
+        destination_method=failed.destination_method,
+        destination_account=failed.destination_account,
+        destination_holder=failed.destination_holder,
+        destination_fixed_at=failed.destination_fixed_at,
     )
     ledger_write(
         advocate_id=retry.advocate_id,
@@ -152,13 +200,7 @@ def _payout_retry_locked(failed: Payout, *, actor) -> Payout:
         reference=f"payout:{retry.pk}",
         memo=f"Retry of payout {failed.pk}",
     )
-    Commission.objects.filter(
-        advocate=retry.advocate,
-        currency=retry.currency,
-        status="approved",
-        payout__isnull=True,
-        frozen=False,
-    ).update(payout=retry)
+    _link_commissions_up_to(retry)
     audit(actor=actor, action="payout_retried", obj=retry, retry_of=failed.pk)
     if batch.status == PayoutBatch.Status.DONE:
         payout_batch_transition(
@@ -173,12 +215,100 @@ def _payout_retry_locked(failed: Payout, *, actor) -> Payout:
     return retry
 
 
+def payout_destination_confirm(*, payout_id: int, actor) -> Payout:
+    """A manager with the payout permission confirms the details an advocate changed after
+    approval: they become the payout's destination (audited with both, masked), and a Stripe
+    payout is sent again."""
+    if not actor.has_perm(APPROVE_PERMISSION):
+        raise ServiceError("permission_denied", "You don't have permission to confirm payouts.")
+    with transaction.atomic():
+        payout = (
+            Payout.objects.select_for_update().select_related("batch", "advocate").get(pk=payout_id)
+        )
+        _refuse_cancelled(payout)
+        batch = payout.batch
+        if payout.status != Payout.Status.PENDING or batch.status not in (
+            PayoutBatch.Status.APPROVED,
+            PayoutBatch.Status.EXECUTING,
+        ):
+            raise ServiceError("payout_not_pending", "Only a payout still to pay can be confirmed.")
+        if not destination_changed(payout, batch.backend):
+            raise ServiceError(
+                "destination_unchanged", "The payout details have not changed since approval."
+            )
+        before, after = destination_fixed(payout), destination_now(payout.advocate, batch.backend)
+        had_destination = payout.destination_fixed_at is not None
+        if not after.account:
+            raise ServiceError(
+                "destination_missing",
+                "The advocate has no payout details now: nothing to confirm. Mark the payout "
+                "failed; the money waits in their balance.",
+            )
+        fields = {
+            "destination_method": after.method,
+            "destination_account": after.account,
+            "destination_holder": after.holder,
+            "destination_fixed_at": timezone.now(),
+        }
+        for name, value in fields.items():
+            setattr(payout, name, value)
+        payout.save(update_fields=list(fields))
+        audit(
+            actor=actor,
+            action="payout_destination_confirmed",
+            obj=payout,
+            before=before.label if had_destination else "",
+            after=after.label,
+        )
+        if batch.status == PayoutBatch.Status.EXECUTING and batch.backend != (
+            PayoutBatch.Backend.MANUAL
+        ):
+            enqueue_on_commit("referrals.tasks.payout_execute", payout.pk)
+    return payout
+
+
+def _payout_hold(payout: Payout) -> None:
+    """Audit (once) that a payout was not sent because its destination changed."""
+    if not AuditEvent.objects.filter(
+        action="payout_held",
+        object_type="payout",
+        object_id=payout.pk,
+        created_at__gte=payout.destination_fixed_at or payout.created_at,
+    ).exists():
+        audit(
+            actor=None,
+            action="payout_held",
+            obj=payout,
+            reason="Payout details changed after approval; a manager must confirm them.",
+        )
+
+
+def _link_commissions_up_to(payout: Payout) -> None:
+    """Link the advocate's free approved commissions, oldest first, while their amounts fit in
+    the payout: a retry pays the failed amount only, so the commissions earned since stay free
+    for the next batch instead of being marked paid by this one."""
+    covered, linked = 0, []
+    free = Commission.objects.filter(
+        advocate_id=payout.advocate_id,
+        currency=payout.currency,
+        status=Commission.Status.APPROVED,
+        payout__isnull=True,
+        frozen=False,
+    ).order_by("pk")
+    for pk, amount in free.values_list("pk", "amount"):
+        if covered + amount > payout.amount:
+            break
+        covered += amount
+        linked.append(pk)
+    Commission.objects.filter(pk__in=linked).update(payout=payout)
+
+
 def _advocate_refusal(payout: Payout, *, actor, operation: str) -> ServiceError | None:
     """The refusal (audited `payout_refused` on the payout) when its advocate is banned or
     paused, else None. The caller raises it once the audit row is committed; the money stays
     in the advocate's balance, and no payout reaches them while they are not active."""
     advocate = payout.advocate
-    if advocate.status not in (Advocate.Status.BANNED, Advocate.Status.PAUSED):
+    if advocate.status not in NOT_PAYABLE:
         return None
     audit(
         actor=actor,

@@ -1,0 +1,167 @@
+"""Issue #17, finding 8 (part): the bank CSV read the advocate's payout details when it was
+exported, not as the batch was approved, so details changed after approval (by the advocate,
+or by whoever took over their account) received money nobody approved for them. A payout's
+destination is fixed when its batch is approved; the CSV and the Stripe transfer pay there;
+details changed afterwards hold the payout until a manager with the payout permission confirms
+them (audited, masked)."""
+
+import csv
+import io
+
+import pytest
+from django.contrib.messages import get_messages
+from django.urls import reverse
+
+from advocacy.models import Advocate
+from kernel.errors import ServiceError
+from referrals.models import AuditEvent, Payout, PayoutBatch
+from referrals.payouts import services as payouts
+from referrals.payouts.bank_csv import bank_csv_rows
+from tests.factories import PASSWORD, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+APPROVED_IBAN = "DE89370400440532013000"
+NEW_IBAN = "GB29NWBK60161331926819"
+
+
+def set_details(advocate, **details):
+    Advocate.objects.filter(pk=advocate.pk).update(
+        payout_method=Advocate.PayoutMethod.BANK,
+        payout_details={"account_holder": "Anna Example", **details},
+    )
+
+
+def approved(build, manager, rep_code, **kwargs) -> Payout:
+    batch = build(**kwargs)
+    payouts.payout_batch_approve(batch_id=batch.pk, actor=manager, password=PASSWORD)
+    payouts.payout_batch_execute(batch_id=batch.pk, actor=manager)
+    return Payout.objects.select_related("batch").get(batch=batch)
+
+
+def csv_accounts(batch) -> dict:
+    rows = list(csv.DictReader(io.StringIO(_write(bank_csv_rows(batch)))))
+    return {int(row["payout_id"]): row["account"] for row in rows}
+
+
+def _write(rows) -> str:
+    out = io.StringIO()
+    csv.writer(out).writerows(rows)
+    return out.getvalue()
+
+
+def test_approval_fixes_where_the_money_goes(build, manager, rep_code):
+    set_details(rep_code.advocate, iban=APPROVED_IBAN)
+
+    payout = approved(build, manager, rep_code)
+
+    assert (payout.destination_method, payout.destination_account) == ("bank", APPROVED_IBAN)
+    assert payout.destination_holder == "Anna Example"
+    assert payout.destination_fixed_at is not None
+
+
+def test_details_changed_after_approval_are_not_paid_by_the_csv_or_by_hand(
+    build, manager, rep_code
+):
+    set_details(rep_code.advocate, iban=APPROVED_IBAN)
+    payout = approved(build, manager, rep_code)
+    set_details(rep_code.advocate, iban=NEW_IBAN)
+
+    accounts = csv_accounts(payout.batch)
+    with pytest.raises(ServiceError) as refused:
+        payouts.payout_mark_paid(payout_id=payout.pk, actor=manager, reference="bank-1")
+
+    assert payout.pk not in accounts
+    assert NEW_IBAN not in _write(bank_csv_rows(payout.batch))
+    assert refused.value.code == "destination_changed"
+    assert Payout.objects.get(pk=payout.pk).status == Payout.Status.PENDING
+
+
+def test_a_confirmed_change_is_paid_to_the_new_details_with_an_audit_row(build, manager, rep_code):
+    set_details(rep_code.advocate, iban=APPROVED_IBAN)
+    payout = approved(build, manager, rep_code)
+    set_details(rep_code.advocate, iban=NEW_IBAN)
+
+    payouts.payout_destination_confirm(payout_id=payout.pk, actor=manager)
+
+    assert csv_accounts(payout.batch) == {payout.pk: NEW_IBAN}
+    confirmed = AuditEvent.objects.get(action="payout_destination_confirmed")
+    assert confirmed.actor == manager
+    assert confirmed.data["before"] == "Bank transfer, IBAN •••• 3000"
+    assert confirmed.data["after"] == "Bank transfer, IBAN •••• 6819"
+    assert NEW_IBAN not in str(confirmed.data)
+    payouts.payout_mark_paid(payout_id=payout.pk, actor=manager, reference="bank-1")
+    assert Payout.objects.get(pk=payout.pk).status == Payout.Status.PAID
+
+
+def test_only_a_manager_with_the_payout_permission_confirms(build, manager, rep_code):
+    set_details(rep_code.advocate, iban=APPROVED_IBAN)
+    payout = approved(build, manager, rep_code)
+    set_details(rep_code.advocate, iban=NEW_IBAN)
+
+    with pytest.raises(ServiceError) as refused:
+        payouts.payout_destination_confirm(payout_id=payout.pk, actor=UserFactory(is_staff=True))
+
+    assert refused.value.code == "permission_denied"
+    assert Payout.objects.get(pk=payout.pk).destination_account == APPROVED_IBAN
+
+
+def test_stripe_pays_the_account_approved_and_holds_a_newly_connected_one(
+    fake_stripe, build, manager, rep_code
+):
+    advocate = rep_code.advocate
+    Advocate.objects.filter(pk=advocate.pk).update(
+        stripe_account_id="acct_1Approved", stripe_payouts_enabled=True
+    )
+    payout = approved(build, manager, rep_code, backend=PayoutBatch.Backend.STRIPE_CONNECT)
+    Advocate.objects.filter(pk=advocate.pk).update(stripe_account_id="acct_1Other")
+
+    held = payouts.payout_execute(payout_id=payout.pk)
+
+    assert held.status == Payout.Status.PENDING
+    assert fake_stripe.transfers == []
+    assert AuditEvent.objects.filter(action="payout_held", object_id=payout.pk).count() == 1
+
+    payouts.payout_destination_confirm(payout_id=payout.pk, actor=manager)
+    paid = payouts.payout_execute(payout_id=payout.pk)
+
+    assert paid.status == Payout.Status.PAID
+    assert [t["destination"] for t in fake_stripe.transfers] == ["acct_1Other"]
+
+
+def test_a_retry_keeps_the_approved_destination(build, manager, rep_code):
+    set_details(rep_code.advocate, iban=APPROVED_IBAN)
+    payout = approved(build, manager, rep_code)
+    payouts.payout_mark_failed(payout_id=payout.pk, actor=manager, reason="Bounced")
+    set_details(rep_code.advocate, iban=NEW_IBAN)
+
+    retry = payouts.payout_retry(payout_id=payout.pk, actor=manager)
+
+    assert retry.destination_account == APPROVED_IBAN
+    assert retry.pk not in csv_accounts(payout.batch)
+
+
+def test_the_review_page_asks_to_confirm_changed_details_in_a_sentence(
+    client, build, manager, rep_code
+):
+    set_details(rep_code.advocate, iban=APPROVED_IBAN)
+    payout = approved(build, manager, rep_code)
+    set_details(rep_code.advocate, iban=NEW_IBAN)
+    client.force_login(manager)
+    review = reverse("payouts:inspect", args=[payout.batch_id])
+
+    page = client.get(review).content.decode()
+    confirmed = client.post(reverse("payouts:payout_confirm_destination", args=[payout.pk]))
+
+    assert "Payout details changed after approval" in page
+    assert (
+        "Approved to pay Bank transfer, IBAN •••• 3000; the advocate has changed it to Bank "
+        "transfer, IBAN •••• 6819. Nothing is paid until you confirm the new details."
+    ) in page
+    assert "Confirm the new details" in page
+    assert NEW_IBAN not in page
+    assert confirmed.status_code == 302
+    assert [str(m).strip() for m in get_messages(confirmed.wsgi_request)] == [
+        f"Payout {payout.pk} of €8.00 will be paid to Bank transfer, IBAN •••• 6819."
+    ]
+    assert "Confirm the new details" not in client.get(review).content.decode()
