@@ -299,6 +299,11 @@ STREETTEAM_CLICK_BUFFER_URL = env.str("STREETTEAM_CLICK_BUFFER_URL", default="")
 STREETTEAM_TARGET_CACHE_SECONDS = env.int("STREETTEAM_TARGET_CACHE_SECONDS", default=300)
 # A Stripe payout processing longer than this is settled from Stripe (payouts_recover_stuck).
 STREETTEAM_PAYOUT_STUCK_MINUTES = env.int("STREETTEAM_PAYOUT_STUCK_MINUTES", default=120)
+# How many proxies in front of the app append to X-Forwarded-For (a TLS proxy: 1). The client
+# address every rate limit and IP hash uses is the Nth from the right; 0 ignores the header
+# (kernel/client_ip.py). allauth's limits use the same address (accounts.adapters).
+STREETTEAM_TRUSTED_PROXY_HOPS = env.int("STREETTEAM_TRUSTED_PROXY_HOPS", default=0)
+ALLAUTH_TRUSTED_PROXY_COUNT = STREETTEAM_TRUSTED_PROXY_HOPS
 # Misses per IP address ("count/seconds") before failed code lookups and /r/ misses get 429.
 STREETTEAM_RATE_LIMITS = {
     "code_lookup": env.str("STREETTEAM_RATE_LIMIT_CODE_LOOKUP", default="30/600"),
