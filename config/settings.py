@@ -313,6 +313,9 @@ STREETTEAM_RATE_LIMITS = {
     "code_lookup": env.str("STREETTEAM_RATE_LIMIT_CODE_LOOKUP", default="30/600"),
     "redirect_miss": env.str("STREETTEAM_RATE_LIMIT_REDIRECT_MISS", default="30/600"),
 }
+# The API's Swagger UI (/api/v1/docs): on in development, off in production unless enabled.
+# The OpenAPI document (/api/v1/openapi.json) is always served.
+STREETTEAM_API_DOCS = env.bool("STREETTEAM_API_DOCS", default=DEBUG)
 # Salt for hashing IP addresses and emails; defaults to a value derived from SECRET_KEY.
 STREETTEAM_HASH_SALT = env.str("STREETTEAM_HASH_SALT", default="")
 
