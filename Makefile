@@ -72,9 +72,10 @@ test-pg: install-test ## The PostgreSQL concurrency tests, on a throwaway cluste
 bench: install-prod system-deps ## Benchmarks: each figure against its baseline, same run
 	$(PY) -m bench
 
-lint: install-test ## ruff check + format check
+lint: install-test ## ruff check + format check + bandit (security lint)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/bandit -q -c pyproject.toml -r .
 
 format: install-test ## Apply ruff fixes and formatting
 	$(VENV)/bin/ruff check --fix .

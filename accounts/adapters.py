@@ -1,5 +1,7 @@
 from allauth.account.adapter import DefaultAccountAdapter
 
+from kernel.client_ip import client_ip
+
 # allauth's notice of a removed address goes to the primary one, which may be the very address
 # that took the account over: the removed address must hear of it too.
 EMAIL_DELETED_NOTICE = "account/email/email_deleted"
@@ -20,3 +22,8 @@ class AccountAdapter(DefaultAccountAdapter):
         deleted = (context or {}).get("deleted_email")
         if template_prefix == EMAIL_DELETED_NOTICE and deleted and deleted != email:
             super().send_notification_mail(template_prefix, user, context, email=deleted)
+
+    def get_client_ip(self, request):
+        """The address allauth's rate limits (login, signup, password reset) key on: the same
+        one as ours, so STREETTEAM_TRUSTED_PROXY_HOPS governs both."""
+        return client_ip(request)

@@ -10,6 +10,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from kernel.secret_file import secret_from_file
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 
@@ -22,7 +24,9 @@ SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is false.")
-    SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"  # noqa: S105
+    # A development install generates its own random key once, into var/ (as `make run-prod`
+    # does): a key in the repository would let anyone forge its signed links and cookies.
+    SECRET_KEY = secret_from_file(BASE_DIR / "var" / "secret_key")
 # https://docs.djangoproject.com/en/5.2/ref/settings/#allowed-hosts
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 # The public address of the site: used in links advocates share and in emails.
@@ -333,11 +337,19 @@ STREETTEAM_ORDER_MAX_AGE_DAYS = env.int("STREETTEAM_ORDER_MAX_AGE_DAYS", default
 STREETTEAM_PAYOUT_DUAL_APPROVAL_ABOVE = env.int(
     "STREETTEAM_PAYOUT_DUAL_APPROVAL_ABOVE", default=50_000
 )
+# How many proxies in front of the app append to X-Forwarded-For (a TLS proxy: 1). The client
+# address every rate limit and IP hash uses is the Nth from the right; 0 ignores the header
+# (kernel/client_ip.py). allauth's limits use the same address (accounts.adapters).
+STREETTEAM_TRUSTED_PROXY_HOPS = env.int("STREETTEAM_TRUSTED_PROXY_HOPS", default=0)
+ALLAUTH_TRUSTED_PROXY_COUNT = STREETTEAM_TRUSTED_PROXY_HOPS
 # Misses per IP address ("count/seconds") before failed code lookups and /r/ misses get 429.
 STREETTEAM_RATE_LIMITS = {
     "code_lookup": env.str("STREETTEAM_RATE_LIMIT_CODE_LOOKUP", default="30/600"),
     "redirect_miss": env.str("STREETTEAM_RATE_LIMIT_REDIRECT_MISS", default="30/600"),
 }
+# The API's Swagger UI (/api/v1/docs): on in development, off in production unless enabled.
+# The OpenAPI document (/api/v1/openapi.json) is always served.
+STREETTEAM_API_DOCS = env.bool("STREETTEAM_API_DOCS", default=DEBUG)
 # Salt for hashing IP addresses and emails; defaults to a value derived from SECRET_KEY.
 STREETTEAM_HASH_SALT = env.str("STREETTEAM_HASH_SALT", default="")
 

@@ -23,6 +23,7 @@ from wagtail.permission_policies import ModelPermissionPolicy
 from wagtail.permissions import policy_registry
 
 from kernel.money import format_money
+from kernel.spreadsheet import spreadsheet_safe
 
 
 class RestrictedPermissionPolicy(ModelPermissionPolicy):
@@ -62,6 +63,10 @@ class ListingIndexView(IndexView):
     list_prefetch_related = ()
     # Header labels for columns named by a lookup ("user__email"), keyed by that lookup.
     column_labels = {}
+
+    def preprocess_field_value(self, field, value, export_format):
+        # Every CSV and XLSX export cell: text others wrote must not run as a formula.
+        return spreadsheet_safe(super().preprocess_field_value(field, value, export_format))
 
     @cached_property
     def columns(self):

@@ -20,13 +20,14 @@ http://localhost (a secure context), curl's cookie jar does not.
 
 import argparse
 import os
-import secrets
 import signal
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
+
+from kernel.secret_file import secret_from_file
 
 from .services import SERVICES_DIR, Services
 
@@ -41,12 +42,7 @@ def local_production_env(*, port: int, var: Path, base: dict[str, str]) -> dict[
     """Production settings for a run on loopback: what `base` doesn't set gets a local default."""
     env = dict(base)
     if not env.get("SECRET_KEY"):
-        key_file = var / "secret_key"
-        if not key_file.exists():
-            var.mkdir(parents=True, exist_ok=True)
-            key_file.touch(mode=0o600)
-            key_file.write_text(secrets.token_urlsafe(50))
-        env["SECRET_KEY"] = key_file.read_text().strip()
+        env["SECRET_KEY"] = secret_from_file(var / "secret_key")
     env["DEBUG"] = "false"
     env.setdefault("SECURE_SSL_REDIRECT", "false")
     env.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")

@@ -5,6 +5,7 @@ import time
 
 from django.core.cache import cache
 
+from kernel.client_ip import client_ip as kernel_client_ip
 from referrals.conf import app_settings
 
 
@@ -46,7 +47,5 @@ def record_miss(scope: str, ident: str) -> None:
             cache.add(key, 1, timeout=window + 1)
 
 
-def client_ip(request) -> str:
-    # Behind a proxy, SecurityMiddleware/SECURE_PROXY_SSL_HEADER deployments set REMOTE_ADDR
-    # through the proxy's own configuration; we don't trust X-Forwarded-For from the client.
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
+# The one client-address function (trusted proxy hops included): every limit keys on it.
+client_ip = kernel_client_ip

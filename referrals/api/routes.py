@@ -24,6 +24,7 @@ from advocacy.services import customers_upsert
 from kernel.errors import ServiceError
 from referrals import ratelimit
 from referrals.api.auth import ApiKeyAuth, CodeLookupAuth
+from referrals.api.docs import docs_gate
 from referrals.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from referrals.api.idempotency import idempotency_claim
 from referrals.api.keys import (
@@ -84,6 +85,7 @@ api = NinjaAPI(
     ),
     urls_namespace="api-v1",
     docs_url="/docs",
+    docs_decorator=docs_gate,  # Swagger UI only where STREETTEAM_API_DOCS is on
     openapi_url="/openapi.json",
     auth=ApiKeyAuth(),
 )

@@ -22,6 +22,7 @@ from advocacy.qr import qr_svg
 from advocacy.selectors import advocacies_for_user, repcode_for_user
 from advocacy.stripe_status import stripe_connect_status
 from kernel.money import format_money, minor_to_decimal
+from kernel.spreadsheet import spreadsheet_safe
 from referrals import selectors as referral_selectors
 from referrals.models import Commission, Order
 
@@ -196,7 +197,7 @@ class _Echo:
 
 def _csv_safe(text: str) -> str:
     """Text a spreadsheet won't run as a formula (order ids come from the merchant's store)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return spreadsheet_safe(text)
 
 
 COMMISSION_CSV_HEADER = [

@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 from advocacy.models import Programme
 from advocacy.offers import offer_summary
+from referrals import ratelimit
 from referrals.links.cache import CodeCard, card_load, card_lookup
 from referrals.links.cookies import referral_from_request
 from referrals.links.landing import merchant_landing
@@ -54,25 +55,37 @@ class Greeting:
     programme: Programme
 
 
+def _greeting_for(code: str, programme: Programme | None) -> Greeting | None:
+    rep = repcode_find(code) if code else None
+    if repcode_unusable_reason(rep) is not None:
+        return None
+    if programme is not None and rep.advocate.programme_id != programme.pk:
+        return None
+    return Greeting(
+        code=rep.code,
+        advocate_first_name=rep.advocate.user.display_name,
+        offer=offer_summary(rep.advocate.programme),
+        programme=rep.advocate.programme,
+    )
+
+
 def referral_greeting(request, programme: Programme | None = None) -> Greeting | None:
-    """Who referred the shopper looking at this page: from ?ref= first, then the cookie."""
-    candidates = [request.GET.get("ref", "")]
+    """Who referred the shopper looking at this page: from ?ref= first, then the cookie.
+
+    A greeting confirms that a code exists, so ?ref= guesses count against the same limit as
+    /r/ misses: once the address is over it, ?ref= is ignored (the page itself still renders,
+    telling the guesser nothing either way). The signed cookie is not a guess.
+    """
+    ref = request.GET.get("ref", "")
+    if ref:
+        ip = ratelimit.client_ip(request)
+        if ratelimit.blocked_for("redirect_miss", ip) is None:
+            greeting = _greeting_for(ref, programme)
+            if greeting is not None:
+                return greeting
+            ratelimit.record_miss("redirect_miss", ip)
     link = referral_from_request(request)
-    if link:
-        candidates.append(link.code)
-    for candidate in candidates:
-        rep = repcode_find(candidate) if candidate else None
-        if repcode_unusable_reason(rep) is not None:
-            continue
-        if programme is not None and rep.advocate.programme_id != programme.pk:
-            continue
-        return Greeting(
-            code=rep.code,
-            advocate_first_name=rep.advocate.user.display_name,
-            offer=offer_summary(rep.advocate.programme),
-            programme=rep.advocate.programme,
-        )
-    return None
+    return _greeting_for(link.code, programme) if link else None
 
 
 def link_referral_for_visitor(visitor_id: str):

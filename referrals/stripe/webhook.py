@@ -7,6 +7,7 @@ tried, so a secret can be rotated without dropping events.
 
 import json
 import logging
+import time
 
 import stripe
 from django.conf import settings
@@ -23,7 +24,25 @@ logger = logging.getLogger(__name__)
 TOLERANCE = 300
 
 
+def _signed_at(header: str) -> int | None:
+    """The header's timestamp (its first `t=`, the one Stripe's check signs), or None."""
+    for item in header.split(","):
+        name, _, value = item.partition("=")
+        if name.strip() == "t":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
 def _signature_ok(body: str, header: str, secrets: list[str]) -> bool:
+    # Stripe's check refuses only timestamps older than the tolerance; one from the future
+    # (a capture signed ahead, or a clock far off) would stay replayable until then, so the
+    # tolerance holds both ways.
+    signed_at = _signed_at(header)
+    if signed_at is None or abs(time.time() - signed_at) > TOLERANCE:
+        return False
     for secret in secrets:
         try:
             stripe.WebhookSignature.verify_header(body, header, secret, tolerance=TOLERANCE)
@@ -54,7 +73,7 @@ def stripe_webhook(request):
             raise ValueError("no event id")
         if not isinstance(event.get("type"), str):
             raise ValueError("no event type")
-    except ValueError:
+    except (ValueError, RecursionError):  # a body nested too deep for the parser: not an event
         return JsonResponse({"error": "The body is not a Stripe event."}, status=400)
     stored, created = stripe_event_record(event)
     # Applied at commit when the task runs in-process: say what became of it, not "received".

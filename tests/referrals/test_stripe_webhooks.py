@@ -571,3 +571,28 @@ def test_the_answer_says_what_became_of_an_event_applied_at_once(client, rep_cod
     response = post(client, payload)
 
     assert response.json() == {"received": True, "duplicate": False, "status": "processed"}
+
+
+@pytest.mark.parametrize("offset", [-301, 301, 3600])
+def test_timestamp_beyond_the_tolerance_either_way_is_refused(client, offset):
+    """A capture signed for the future would stay replayable until then: refused like an old
+    one."""
+    response = post(
+        client, event("customer.created", {"id": "cus_1"}), timestamp=int(time.time()) + offset
+    )
+
+    assert response.status_code == 400
+    assert not WebhookEvent.objects.exists()
+
+
+def test_a_deeply_nested_signed_body_is_a_400_and_not_stored(client):
+    body = '{"id": "evt_deep", "type": "customer.created", "data": ' + "[" * 100_000
+    body += "]" * 100_000 + "}"
+
+    response = client.post(
+        URL, data=body, content_type="application/json", HTTP_STRIPE_SIGNATURE=sign(body)
+    )
+
+    assert response.status_code == 400
+    assert "error" in response.json()
+    assert not WebhookEvent.objects.exists()
