@@ -126,6 +126,9 @@ def _triage() -> dict[str, str]:
     return rows
 
 
+DONE = ("killed", "not checked")  # every other verdict is a survivor to triage
+
+
 def _status() -> dict[str, str]:
     """mutant name -> mutmut's verdict (killed, survived, no tests, timeout, ...)."""
     out = subprocess.run(  # noqa: S603
@@ -146,21 +149,23 @@ def report() -> int:
     for name, verdict in status.items():
         module = name.split(".x_")[0].split(".xǁ")[0]
         by_module[module][verdict] += 1
-    print("\nMutation score (killed / mutants; an equivalent mutant counts as not killed):")
+    print("\nScore per module: killed / checked (an equivalent mutant counts as not killed)")
+    total = Counter()
     for module in sorted(by_module):
         counts = by_module[module]
-        print(f"  {module:42} {counts['killed']:4} / {sum(counts.values()):4}  {dict(counts)}")
-    total = Counter()
-    for counts in by_module.values():
         total.update(counts)
-    print(f"  {'all':42} {total['killed']:4} / {sum(total.values()):4}")
-    survivors = sorted(name for name, verdict in status.items() if verdict != "killed")
+        checked = sum(counts.values()) - counts["not checked"]
+        print(f"  {module:42} {counts['killed']:4} / {checked:4}  {dict(sorted(counts.items()))}")
+    checked = sum(total.values()) - total["not checked"]
+    waiting = total["not checked"]
+    print(f"  {'all':42} {total['killed']:4} / {checked:4}  ({waiting} not checked yet)")
+    survivors = sorted(name for name, verdict in status.items() if verdict not in DONE)
     untriaged = [name for name in survivors if name not in triage]
     print(f"\nSurvivors ({len(survivors)}), triage from {TRIAGE.relative_to(ROOT)}:")
     for name in survivors:
         print(f"  {name} [{status[name]}]: {triage.get(name, 'NOT TRIAGED')}")
     print(f"\n`cd {STAGE.relative_to(ROOT)} && {MUTMUT.name} show NAME` prints a mutant's diff.")
-    return 1 if untriaged else 0
+    return 1 if untriaged or waiting else 0
 
 
 def main() -> int:
@@ -172,7 +177,7 @@ def main() -> int:
     if not args.report:
         names = args.names
         if args.survivors:
-            names = [name for name, verdict in _status().items() if verdict != "killed"]
+            names = [name for name, verdict in _status().items() if verdict not in DONE]
         stage()
         run(names)
     return report()
