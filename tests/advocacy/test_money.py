@@ -124,3 +124,7 @@ def test_parse_money_reads_back_the_decimal_form_of_any_amount(amount, currency)
 def test_minor_to_decimal_is_the_exact_amount_for_the_bank_file(amount, currency, expected):
     value = minor_to_decimal(amount, currency)
     assert str(value) == expected  # the digits the CSV carries, trailing zeros included
+
+
+def test_format_money_gives_a_currency_without_an_entry_two_decimal_places():
+    assert format_money(12345, "XTS") == "123.45 XTS"
