@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 
 .DEFAULT_GOAL := help
 .PHONY: help install install-test install-prod system-deps demo run test test-pg lint format clean \
-	services services-stop run-prod bench money-soak
+	services services-stop run-prod bench money-soak install-mutate mutate
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -22,6 +22,10 @@ $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
 	$(PY) -m pip install --quiet -e ".[test]"
 	touch $@
 
+$(VENV)/.installed-mutate: $(VENV)/.installed-test pyproject.toml
+	$(PY) -m pip install --quiet -e ".[mutate]"
+	touch $@
+
 $(VENV)/.installed-prod: $(VENV)/.installed pyproject.toml
 	$(PY) -m pip install --quiet -e ".[prod]"
 	touch $@
@@ -29,6 +33,8 @@ $(VENV)/.installed-prod: $(VENV)/.installed pyproject.toml
 install: $(VENV)/.installed ## Create .venv and install the app
 
 install-test: $(VENV)/.installed-test ## Install what the tests need
+
+install-mutate: $(VENV)/.installed-mutate ## Install mutmut beside the test tools
 
 install-prod: $(VENV)/.installed-prod ## Install the production extras (gunicorn, psycopg)
 
@@ -63,6 +69,11 @@ test: install-test system-deps ## Run the whole test suite (the e2e test include
 money-soak: install-test ## The money state machine's long run (2,000 sequences; SEED= replays)
 	$(PY) -m pytest tests/referrals/test_money_invariants.py -m slow -p no:cacheprovider \
 		$(if $(SEED),--hypothesis-seed=$(SEED))
+
+# mutmut over the money services, on a copy in var/mutate; prints the score per module and each
+# survivor with its triage (docs/mutation.md); fails on an untriaged survivor. NAMES= re-runs some.
+mutate: install-mutate ## Mutation testing of the money code: score and survivors' triage
+	$(PY) -m ops.mutate $(NAMES)
 
 test-pg: install-test ## The PostgreSQL concurrency tests, on a throwaway cluster (tests/pg/run.py)
 	$(PY) -m tests.pg.run

@@ -1,5 +1,7 @@
 """Shared fixtures and fast test settings (as cookiecutter-django's conftest and test settings)."""
 
+import os
+
 import pytest
 from django.core.cache import cache
 from wagtail.models import Page, Site
@@ -10,6 +12,10 @@ from .factories import PASSWORD, AdvocateFactory, ProgrammeFactory, RepCodeFacto
 from .fakes.stripe_server import FakeStripe
 
 pytest_plugins = ["tests.redis_server"]  # redis_url, redis_cache: a real redis-server
+
+if os.environ.get("STREETTEAM_MUTATION_DB"):
+    # `make mutate`: migrate once, copy that into each mutant's session (the module says why).
+    from .mutation.template_db import django_db_setup  # noqa: F401
 
 
 def pytest_configure(config):

@@ -5,7 +5,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kernel.money import CURRENCY_EXPONENTS, format_money, parse_money, percent_of
+from kernel.money import (
+    CURRENCY_EXPONENTS,
+    format_money,
+    minor_to_decimal,
+    parse_money,
+    percent_of,
+)
 
 
 @pytest.mark.parametrize(
@@ -70,6 +76,7 @@ def test_format_money_for_people(amount, currency, expected):
         ("12", "EUR", 1200),
         ("0.01", "USD", 1),
         ("1234", "JPY", 1234),
+        ("12.50", "XTS", 1250),  # a currency without an entry has two decimal places
     ],
 )
 def test_parse_money_gives_minor_units(text, currency, expected):
@@ -102,3 +109,22 @@ def test_parse_money_reads_back_the_decimal_form_of_any_amount(amount, currency)
     exponent = CURRENCY_EXPONENTS[currency]
     text = f"{Decimal(amount).scaleb(-exponent):.{exponent}f}"
     assert parse_money(text, currency) == amount
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "expected"),
+    [
+        (12345, "EUR", "123.45"),
+        (5, "USD", "0.05"),
+        (-250, "EUR", "-2.50"),
+        (1234, "JPY", "1234"),
+        (12345, "XTS", "123.45"),  # two decimal places without an entry
+    ],
+)
+def test_minor_to_decimal_is_the_exact_amount_for_the_bank_file(amount, currency, expected):
+    value = minor_to_decimal(amount, currency)
+    assert str(value) == expected  # the digits the CSV carries, trailing zeros included
+
+
+def test_format_money_gives_a_currency_without_an_entry_two_decimal_places():
+    assert format_money(12345, "XTS") == "123.45 XTS"

@@ -171,3 +171,19 @@ def test_the_bank_file_export_returns_rows_and_audits_once(built, manager):
     assert (row[0], row[-1]) == (payout.pk, f"Streetteam payout {payout.pk}")
     assert rows_about(built).count("batch_exported") == 1
     assert AuditEvent.objects.get(action="batch_exported").data == {"payouts": 1}
+
+
+def test_only_a_manager_with_the_payout_permission_may_export_the_bank_file(built, manager):
+    """The file holds full IBANs: staff without the payout permission are refused, and the
+    export's audit row names the manager who took it."""
+    payouts.payout_batch_approve(batch_id=built.pk, actor=manager, password=PASSWORD)
+    payouts.payout_batch_execute(batch_id=built.pk, actor=manager)
+    clerk = UserFactory(is_staff=True)
+
+    with pytest.raises(ServiceError) as caught:
+        payouts.payout_batch_csv_export(batch_id=built.pk, actor=clerk)
+    assert caught.value.code == "permission_denied"
+    assert "batch_exported" not in rows_about(built)
+
+    payouts.payout_batch_csv_export(batch_id=built.pk, actor=manager)
+    assert AuditEvent.objects.get(action="batch_exported").actor == manager

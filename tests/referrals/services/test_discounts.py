@@ -156,9 +156,51 @@ def test_currency_mismatch_gives_no_discount(rep_code):
     assert "EUR" in error.message
 
 
-@pytest.mark.parametrize("gross", [0, -100, 10.5, True, "100"])
+@pytest.mark.parametrize("gross", [0, -100, 10.5, True, "100", 10**15 + 1])
 def test_amount_must_be_a_positive_whole_number(rep_code, gross):
     assert refused(rep_code, gross=gross).code == "amount_invalid"
+
+
+@pytest.mark.parametrize(("gross", "discount"), [(1, 0), (10**15, 2 * 10**14)])
+def test_the_smallest_and_the_largest_accepted_amounts_are_quoted(rep_code, gross, discount):
+    """One minor unit (20 % of 1 cent rounds to nothing) and the ceiling, 10^15, itself."""
+    q = quote(rep_code, gross=gross)
+    assert (q.discount_amount, q.currency) == (discount, "EUR")
+
+
+def test_first_order_only_counts_orders_of_the_same_programme():
+    rep = code_in(shopper_first_order_only=True, shopper_one_use=False)
+    elsewhere = code_in(shopper_first_order_only=True, shopper_one_use=False)
+    order_ingest(
+        source="api",
+        external_id="elsewhere",
+        currency="EUR",
+        gross_amount=3000,
+        code=elsewhere.code,
+        shopper_email="shopper@example.com",
+    )
+    assert quote(rep).discount_amount == 2000
+
+
+def test_a_refusal_about_the_shopper_names_the_code_field():
+    """The checkout shows these messages beside the code the shopper typed."""
+    rep = code_in(shopper_first_order_only=True, shopper_one_use=True)
+    order_ingest(
+        source="api",
+        external_id="first",
+        currency="EUR",
+        gross_amount=10000,
+        discount_amount=2000,
+        code=rep.code,
+        shopper_email="shopper@example.com",
+    )
+    first_only = refused(rep)
+    assert (first_only.code, first_only.field) == ("not_first_order", "code")
+    rep.advocate.programme.shopper_first_order_only = False
+    rep.advocate.programme.save()
+    used = refused(rep)
+    assert (used.code, used.field) == ("offer_already_used", "code")
+    assert refused(rep, currency="USD").field == "code"
 
 
 def test_anonymous_quote_skips_per_shopper_checks():

@@ -156,8 +156,14 @@ class TestIdempotency:
                 hold_until=PLACED,
             )
 
+    # differing_executors: `make mutate` runs the session again in one process (a new instance).
     @settings(
-        max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+        max_examples=25,
+        deadline=None,
+        suppress_health_check=[
+            HealthCheck.function_scoped_fixture,
+            HealthCheck.differing_executors,
+        ],
     )
     @given(deliveries=st.lists(st.sampled_from(["a", "b", "c", "d"]), min_size=1, max_size=12))
     def test_any_sequence_of_redeliveries_stores_each_order_once(self, rep_code, deliveries):

@@ -107,7 +107,7 @@ def test_a_refund_id_reused_with_another_amount_is_refused_not_dropped(rep_code)
     assert refund_record(order=order, external_id="re_1", amount=4000).amount == 4000
     with pytest.raises(ServiceError) as caught:
         refund_record(order=order, external_id="re_1", amount=5000)
-    assert caught.value.code == "refund_id_reused"
+    assert (caught.value.code, caught.value.field) == ("refund_id_reused", "refund_id")
     assert reversed_total(commission) == 400
 
 
