@@ -24,6 +24,7 @@ from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from advocacy.models import RepCode
+from referrals.links.cookies import visitor_id_sign
 from referrals.links.selectors import link_referral_for_visitor
 from referrals.models import Click, Order
 from referrals.services.orders import order_ingest
@@ -86,7 +87,8 @@ def _plan(base: BaseData, count: int, prefix: str) -> list[dict]:
         if kind < 5:
             call.update(code=base.codes[i % len(base.codes)], discount_amount=gross // 5)
         elif kind < 8:
-            call.update(visitor_id=_visitor(i), discount_amount=gross // 5)
+            # Signed, as the merchant script sends it: the API verifies it before the lookup.
+            call.update(visitor_id=visitor_id_sign(_visitor(i)), discount_amount=gross // 5)
         calls.append(call)
     return calls
 

@@ -7,11 +7,12 @@
  * (static/streetteam.js, the name it was first published under, is a byte-for-byte copy kept
  * for stores that installed it then; a test pins the two identical.)
  *
- * A referral link (/r/CODE) lands on your site with ?st_code=CODE&st_win=DAYS&st_vid=VISITOR.
- * This script keeps the code and visitor id in first-party storage for the programme's
- * attribution window (st_win, set by Streetteam; data-window-days on the script tag can only
- * shorten it), fills any [data-streetteam-code] field that is empty, and exposes them to your
- * checkout:
+ * A referral link (/r/CODE) lands on your site with ?st_code=CODE&st_win=DAYS&st_vid=VISITOR
+ * (VISITOR is the visitor id as Streetteam signed it, ID.SIGNATURE: pass it on as it is; an id
+ * without its signature attributes nothing). This script keeps the code and visitor id in
+ * first-party storage for the programme's attribution window (st_win, set by Streetteam;
+ * data-window-days on the script tag can only shorten it), fills any [data-streetteam-code]
+ * field that is empty, and exposes them to your checkout:
  *
  *   window.Streetteam.code       -> "ANNA20" or null
  *   window.Streetteam.visitorId  -> send as visitor_id to POST /api/v1/orders
@@ -29,7 +30,9 @@
   var LEGACY_WINDOW_DAYS = 30; // links from before st_win: what the script always assumed
   var MAX_WINDOW_DAYS = 365;
   var CODE_SHAPE = /^[A-Za-z0-9][A-Za-z0-9-]{2,31}$/;
-  var VISITOR_SHAPE = /^[A-Za-z0-9]{1,32}$/;
+  // ID.SIGNATURE (URL-safe base64). A bare id, as links carried before ids were signed, is
+  // no longer a click: the server would attribute nothing to it.
+  var VISITOR_SHAPE = /^[A-Za-z0-9]{1,32}\.[A-Za-z0-9_-]{16,86}$/;
   var script = document.currentScript;
 
   function now() { return Date.now(); }

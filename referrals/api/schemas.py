@@ -7,6 +7,7 @@ from pydantic import StrictInt
 
 from advocacy.services import CUSTOMER_BATCH_LIMIT
 from kernel.money import MAX_AMOUNT
+from referrals.links.cookies import SIGNED_VISITOR_ID_MAX_LENGTH
 
 
 class ErrorBody(Schema):
@@ -55,7 +56,10 @@ class OrderIn(Schema):
         "order: it is recorded, attributed by what else holds, and answered with a warning",
     )
     visitor_id: str | None = Field(
-        None, max_length=32, description="the st_vid value from a referral link visit"
+        None,
+        max_length=SIGNED_VISITOR_ID_MAX_LENGTH,
+        description="the st_vid value from a referral link visit, as it came (`ID.SIGNATURE`). "
+        "Only an id Streetteam signed counts: any other attributes nothing, as an unknown one",
     )
     customer_email: str | None = Field(
         None,

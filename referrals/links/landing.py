@@ -5,9 +5,9 @@ cms app knows how to find and registers here at start-up (cms depends on referra
 way round). The target never comes from the request, so the link can't be an open redirect.
 
 Our own pages get `?ref=CODE`. A merchant page gets parameters only Streetteam writes:
-`st_code=CODE&st_win=DAYS` here, and `&st_vid=VISITOR` from the view (static/streetteam-merchant.js
-reads them). `ref` is a name many other tools use, so the merchant script no longer trusts it on
-its own; see README "Connect any store".
+`st_code=CODE&st_win=DAYS` here, and `&st_vid=VISITOR` (the signed visitor id) from the view
+(static/streetteam-merchant.js reads them). `ref` is a name many other tools use, so the merchant
+script no longer trusts it on its own; see README "Connect any store".
 """
 
 from collections.abc import Callable

@@ -8,7 +8,7 @@ from advocacy.models import Programme
 from advocacy.offers import offer_summary
 from referrals import ratelimit
 from referrals.links.cache import CodeCard, card_load, card_lookup
-from referrals.links.cookies import referral_from_request
+from referrals.links.cookies import referral_from_request, visitor_id_verify
 from referrals.links.landing import merchant_landing
 from referrals.models import Click
 from referrals.services.codes import repcode_find, repcode_unusable_reason
@@ -88,15 +88,18 @@ def referral_greeting(request, programme: Programme | None = None) -> Greeting |
     return _greeting_for(link.code, programme) if link else None
 
 
-def link_referral_for_visitor(visitor_id: str):
-    """The last link click by this visitor (the st_vid cookie value), as a LinkReferral.
+def link_referral_for_visitor(signed_visitor_id: str):
+    """The last link click by this visitor, as a LinkReferral; `signed_visitor_id` is the st_vid
+    value (cookie or merchant link), the id with our signature. A bare, tampered or malformed
+    one is no visitor (None), exactly as an unknown one: an id is trusted only when we minted it.
 
     Clicks reach the table through the click buffer, so one from the last few seconds may not
     be there yet; such a fast order is attributed by the code the shop passes instead.
     """
     from referrals.links.cookies import LinkReferral
 
-    if not visitor_id or not visitor_id.isalnum():
+    visitor_id = visitor_id_verify(signed_visitor_id)
+    if visitor_id is None:
         return None
     click = (
         Click.objects.filter(visitor_id=visitor_id)

@@ -1,7 +1,6 @@
 """The /r/<CODE> redirect: a signed referral cookie and a 302 to the programme's page."""
 
 import functools
-import secrets
 import time
 
 from django.db import transaction
@@ -12,7 +11,7 @@ from django.views.decorators.http import require_http_methods
 
 from referrals import ratelimit
 from referrals.conf import app_settings
-from referrals.links.cookies import set_referral_cookie
+from referrals.links.cookies import set_referral_cookie, visitor_id_mint, visitor_id_verify
 from referrals.links.landing import MERCHANT_VISITOR_PARAM
 from referrals.links.redirect import redirect_resolve
 from referrals.links.selectors import shop_for_unusable_code
@@ -47,9 +46,12 @@ def _never_cache(view):
 @require_http_methods(["GET", "HEAD"])
 def referral_redirect(request, code: str):
     """302 to the programme's page with a signed referral cookie; a friendly 404 otherwise."""
-    visitor_id = request.COOKIES.get(app_settings.VISITOR_COOKIE_NAME, "")[:32]
-    if not (visitor_id.isascii() and visitor_id.isalnum()):
-        visitor_id = secrets.token_hex(16)
+    # Only an id we minted: a planted one (someone else's, or made up) gets a fresh id instead,
+    # so no click is ever recorded under an id the browser chose.
+    signed_visitor_id = request.COOKIES.get(app_settings.VISITOR_COOKIE_NAME, "")
+    visitor_id = visitor_id_verify(signed_visitor_id)
+    if visitor_id is None:
+        visitor_id, signed_visitor_id = visitor_id_mint()
     redirect = redirect_resolve(
         code,
         ip=ratelimit.client_ip(request),
@@ -72,16 +74,17 @@ def referral_redirect(request, code: str):
         )
     url = target.url
     if target.external:
-        # The merchant's site can't read our cookie: hand it the visitor id, which its checkout
-        # passes back to POST /api/v1/orders so the order is attributed to this click.
+        # The merchant's site can't read our cookie: hand it the signed visitor id, which its
+        # checkout passes back to POST /api/v1/orders so the order is attributed to this click.
         # The programme's window is already there (st_win), so the script keeps the referral
         # exactly as long as the cookie below.
-        url += f"&{MERCHANT_VISITOR_PARAM}={visitor_id}"
+        url += f"&{MERCHANT_VISITOR_PARAM}={signed_visitor_id}"
     response = HttpResponseRedirect(url)
     set_referral_cookie(
         response,
         code=target.code,
         visitor_id=visitor_id,
+        signed_visitor_id=signed_visitor_id,
         window_days=target.window_days,
         secure=request.is_secure(),
     )

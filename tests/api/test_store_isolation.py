@@ -9,6 +9,7 @@ import pytest
 from django.utils import timezone
 
 from referrals.api.keys import api_key_create
+from referrals.links.cookies import visitor_id_sign
 from referrals.models import Click, Commission, Order
 from referrals.services.orders import order_ingest
 from referrals.services.stores import store_built_in
@@ -97,8 +98,8 @@ def test_a_click_on_another_programmes_link_attributes_nothing(ours, theirs):
         created_at=timezone.now() - timedelta(hours=1),
         visitor_id="theirvisitor1",
     )
-    foreign = ours.order("o-1", visitor_id="theirvisitor1")
-    unknown = ours.order("o-2", visitor_id="nobodyvisitor")
+    foreign = ours.order("o-1", visitor_id=visitor_id_sign("theirvisitor1"))
+    unknown = ours.order("o-2", visitor_id=visitor_id_sign("nobodyvisitor"))
     assert foreign.status_code == 201
     assert foreign.json()["attributed"] is False
     assert answer(foreign, "o-1") == answer(unknown, "o-2")
@@ -114,7 +115,7 @@ def test_a_click_on_the_keys_own_programme_still_attributes(ours):
         created_at=timezone.now() - timedelta(hours=1),
         visitor_id="ourvisitor1",
     )
-    response = ours.order("o-1", visitor_id="ourvisitor1")
+    response = ours.order("o-1", visitor_id=visitor_id_sign("ourvisitor1"))
     assert (response.json()["attribution"], response.json()["code"]) == ("link", ours.rep_code.code)
 
 

@@ -111,7 +111,8 @@ def click_link(page: Page, shop: MerchantShop, code: str) -> dict:
     """Follow /r/CODE on Streetteam and land on the merchant's page, as a shopper does."""
     page.goto(f"/r/{code}")
     link = re.escape(f"{shop.url}?st_code={code.upper()}&st_win=7&st_vid=")
-    expect(page).to_have_url(re.compile(f"^{link}[0-9a-f]{{32}}$"))
+    # The visitor id as the server signed it: ID.SIGNATURE.
+    expect(page).to_have_url(re.compile(f"^{link}[0-9a-f]{{32}}\\.[A-Za-z0-9_-]{{43}}$"))
     page.wait_for_function("() => window.Streetteam !== undefined")
     return stored(page)
 
@@ -143,6 +144,14 @@ def test_a_plain_ref_never_replaces_a_referral_and_a_real_click_does(new_page, s
     # A link shared before st_code existed (?ref=CODE&st_vid=…) is still a click.
     legacy = land(page, f"{shop.url}?ref=ANNA20&st_vid={visitor}")
     assert (legacy["code"], legacy["visitorId"]) == ("ANNA20", visitor)
+
+
+def test_an_unsigned_visitor_id_is_not_a_click(new_page, shop, anna):
+    # Links carried the bare id before it was signed; the server attributes nothing to one, so
+    # the script doesn't keep it (nor the code with it) either.
+    page = new_page()
+    bare = land(page, f"{shop.url}?st_code=ANNA20&st_win=7&st_vid={'a' * 32}")
+    assert (bare["code"], bare["visitorId"], bare["saved"]) == (None, None, None)
 
 
 def test_a_plain_ref_on_a_fresh_visit_stores_nothing(new_page, shop, anna):

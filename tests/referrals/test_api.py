@@ -12,6 +12,8 @@ from django.utils import timezone
 
 from referrals.api.keys import api_key_create, api_key_revoke
 from referrals.api.routes import code_lookup_route
+from referrals.links.clicks import clicks_drain
+from referrals.links.cookies import visitor_id_sign
 from referrals.models import ApiKey, Click, Commission, IdempotencyKey, Order, Refund
 from tests.factories import AdvocateFactory, ProgrammeFactory, RepCodeFactory
 
@@ -334,7 +336,57 @@ def test_an_order_from_a_link_visitor_is_attributed_to_their_click(api, rep_code
         created_at=timezone.now() - timedelta(days=2),
         visitor_id="abc123visitor",
     )
-    response = api.post("/orders", order_body(visitor_id="abc123visitor", discount_amount=0))
+    body = order_body(visitor_id=visitor_id_sign("abc123visitor"), discount_amount=0)
+    response = api.post("/orders", body)
+    assert response.status_code == 201
+    assert response.json()["attribution"] == "link"
+    assert response.json()["code"] == rep_code.code
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [
+        pytest.param(lambda: "abc123visitor", id="bare id"),
+        pytest.param(
+            lambda: visitor_id_sign("someoneelse").replace("someoneelse", "abc123visitor"),
+            id="another id's signature",
+        ),
+        pytest.param(lambda: "abc123visitor." + "A" * 43, id="made-up signature"),
+        pytest.param(lambda: visitor_id_sign("abc123visitor") + "x", id="signature changed"),
+    ],
+)
+def test_an_order_with_an_unsigned_visitor_id_attributes_nothing(api, rep_code, sent):
+    # Whoever learns a shopper's id can't send it in an order: only the id as we signed it
+    # counts. The order is still recorded, with the answer an unknown visitor gets.
+    Click.objects.create(
+        rep_code=rep_code,
+        advocate=rep_code.advocate,
+        created_at=timezone.now() - timedelta(days=2),
+        visitor_id="abc123visitor",
+    )
+    forged = api.post(
+        "/orders", order_body(external_id="o-forged", visitor_id=sent(), discount_amount=0)
+    )
+    assert forged.status_code == 201
+    assert forged.json()["attributed"] is False
+    assert Order.objects.get(external_id="o-forged").advocate_id is None
+    nobody = visitor_id_sign("nobody")
+    unknown = api.post(
+        "/orders", order_body(external_id="o-unknown", visitor_id=nobody, discount_amount=0)
+    )
+    assert {**forged.json(), "external_id": None} == {**unknown.json(), "external_id": None}
+
+
+def test_a_click_through_to_a_merchant_shop_attributes_its_order(client, api, rep_code):
+    # The honest path end to end: /r/ hands the merchant page the signed st_vid, the merchant
+    # script sends it back as visitor_id, and the order goes to the click.
+    programme = rep_code.advocate.programme
+    programme.landing_url = "https://shop.example.com/welcome"
+    programme.save()
+    location = client.get(f"/r/{rep_code.code}")["Location"]
+    assert clicks_drain() == 1
+    st_vid = location.rsplit("st_vid=", 1)[1]
+    response = api.post("/orders", order_body(visitor_id=st_vid, discount_amount=0))
     assert response.status_code == 201
     assert response.json()["attribution"] == "link"
     assert response.json()["code"] == rep_code.code
@@ -347,7 +399,8 @@ def test_a_link_visitor_outside_the_window_is_not_attributed(api, rep_code):
         created_at=timezone.now() - timedelta(days=31),
         visitor_id="oldvisitor",
     )
-    response = api.post("/orders", order_body(visitor_id="oldvisitor", discount_amount=0))
+    body = order_body(visitor_id=visitor_id_sign("oldvisitor"), discount_amount=0)
+    response = api.post("/orders", body)
     assert response.json()["attributed"] is False
 
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from advocacy.models import Programme
 from referrals.api.keys import api_key_create
+from referrals.links.cookies import visitor_id_sign
 from referrals.models import Click, Commission, FraudSignal, Order, Refund
 from referrals.services.commissions import commissions_release_held
 from tests.referrals.test_api import assert_error, order_body
@@ -102,7 +103,8 @@ def test_an_unknown_code_falls_back_to_the_visitors_click(api, rep_code):
         created_at=timezone.now() - timedelta(hours=1),
         visitor_id="abc123visitor",
     )
-    response = api.post("/orders", order_body(code="NOSUCH99", visitor_id="abc123visitor"))
+    sent = order_body(code="NOSUCH99", visitor_id=visitor_id_sign("abc123visitor"))
+    response = api.post("/orders", sent)
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["attribution"] == "link"
@@ -218,7 +220,8 @@ def test_an_order_stamped_seconds_before_its_click_keeps_the_attribution(api, re
         visitor_id="abc123visitor",
     )
     placed = (clicked - timedelta(seconds=2)).isoformat()
-    response = api.post("/orders", order_body(visitor_id="abc123visitor", placed_at=placed))
+    body = order_body(visitor_id=visitor_id_sign("abc123visitor"), placed_at=placed)
+    response = api.post("/orders", body)
     assert response.status_code == 201, response.content
     assert response.json()["attribution"] == "link"
 

@@ -14,7 +14,13 @@ from advocacy.models import Advocate, Programme
 from referrals.hashing import ip_hash
 from referrals.links.buffer import get_click_buffer
 from referrals.links.clicks import clicks_drain
-from referrals.links.cookies import read_referral_cookie, referral_cookie_value
+from referrals.links.cookies import (
+    read_referral_cookie,
+    referral_cookie_value,
+    visitor_id_mint,
+    visitor_id_sign,
+    visitor_id_verify,
+)
 from referrals.models import Click
 from tests.factories import AdvocateFactory, ProgrammeFactory, RepCodeFactory
 
@@ -46,7 +52,9 @@ def test_referral_cookie_is_httponly_lax_signed_and_lasts_the_window(client, rep
     assert cookie.value != rep_code.code  # signed, not the bare code
     referral = read_referral_cookie(cookie.value)
     assert abs(referral.clicked_at - timezone.now()) < timedelta(seconds=5)
-    assert referral.visitor_id == response.cookies[VISITOR].value
+    # The visitor cookie holds the id signed; the referral cookie the bare id inside its own
+    # signature.
+    assert visitor_id_verify(response.cookies[VISITOR].value) == referral.visitor_id
     assert response.cookies[VISITOR]["httponly"] is True
 
 
@@ -56,20 +64,39 @@ def test_cookie_is_secure_over_https(client, rep_code):
 
 
 def test_returning_visitor_keeps_their_visitor_id(client, rep_code):
-    client.cookies[VISITOR] = "a" * 32
+    visitor_id, signed = visitor_id_mint()
+    client.cookies[VISITOR] = signed
     response = client.get(f"/r/{rep_code.code}")
-    assert response.cookies[VISITOR].value == "a" * 32
-    assert read_referral_cookie(response.cookies[COOKIE].value).visitor_id == "a" * 32
+    assert response.cookies[VISITOR].value == signed
+    assert read_referral_cookie(response.cookies[COOKIE].value).visitor_id == visitor_id
 
 
-@pytest.mark.parametrize("forged", ["<script>", "caf\u00e9"])
-def test_forged_visitor_id_is_replaced(client, rep_code, forged):
-    # Only ASCII letters and digits: the id also travels in merchant links (st_vid=…).
-    client.cookies[VISITOR] = forged
+@pytest.mark.parametrize(
+    "planted",
+    [
+        pytest.param(lambda victim: victim, id="bare id"),
+        pytest.param(
+            lambda victim: visitor_id_sign("b" * 32).replace("b" * 32, victim),
+            id="another id's signature",
+        ),
+        pytest.param(lambda victim: f"{victim}.{'A' * 43}", id="made-up signature"),
+        pytest.param(lambda victim: "<script>", id="junk"),
+        pytest.param(lambda victim: "caf\u00e9", id="non-ascii"),
+    ],
+)
+def test_a_planted_visitor_id_gets_a_fresh_one_and_no_click(client, rep_code, planted):
+    # Someone who learns a shopper's bare id (an old shop link carried it, the database holds
+    # it) puts it in their own cookie and clicks their own link, to have the shopper's next
+    # order attributed to that click.
+    victim = "a" * 32
+    client.cookies[VISITOR] = planted(victim)
     response = client.get(f"/r/{rep_code.code}")
-    visitor_id = response.cookies[VISITOR].value
-    assert visitor_id.isascii()
-    assert visitor_id.isalnum()
+    assert clicks_drain() == 1
+    assert not Click.objects.filter(visitor_id=victim).exists()
+    fresh = visitor_id_verify(response.cookies[VISITOR].value)
+    assert fresh is not None
+    assert Click.objects.get().visitor_id == fresh
+    assert read_referral_cookie(response.cookies[COOKIE].value).visitor_id == fresh
 
 
 def test_tampered_cookie_is_ignored(rep_code, other_rep_code):
@@ -299,7 +326,7 @@ class TestClickPath:
         click = Click.objects.get()
         assert click.rep_code == rep_code
         assert click.advocate == rep_code.advocate
-        assert click.visitor_id == response.cookies[VISITOR].value
+        assert visitor_id_sign(click.visitor_id) == response.cookies[VISITOR].value
         assert click.user_agent == "Mozilla/5.0 test"
         assert click.referrer == "https://social.example/post/1"
         assert click.landing == response["Location"]
