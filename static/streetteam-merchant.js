@@ -98,12 +98,23 @@
     };
   }
 
+  // The signed visitor id stands for this shopper: once it is stored, take it (and the code and
+  // window with it) off the address bar, so a shop URL the shopper copies and shares doesn't
+  // hand it on. Other parameters, ?ref= included, are left as they were.
+  function forgetLinkParams() {
+    if (!window.history || !window.history.replaceState || !window.URL) { return; }
+    var url = new URL(window.location.href);
+    ["st_code", "st_win", "st_vid"].forEach(function (name) { url.searchParams.delete(name); });
+    window.history.replaceState(window.history.state, "", url.pathname + url.search + url.hash);
+  }
+
   // A new link click replaces an older referral (last click wins, as on the server).
   var data = read();
   var clicked = fromLink(new URLSearchParams(window.location.search));
   if (clicked) {
     data = clicked;
     write(data);
+    forgetLinkParams();
   } else if (data) {
     // A cap added to the tag later applies to referrals already stored; it never lengthens one.
     var cap = ownCap();
