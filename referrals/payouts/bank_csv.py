@@ -26,14 +26,17 @@ def payout_reference(payout: Payout) -> str:
     return f"Streetteam payout {payout.pk}"
 
 
-def bank_csv_rows(batch: PayoutBatch) -> list[list[str]]:
+def bank_csv_rows(batch: PayoutBatch, *, held: list[Payout] | None = None) -> list[list[str]]:
     """The header, then one row per payout still to pay by hand, oldest first: the full account
     details (IBAN or PayPal email) as fixed when the batch was approved, so only the export
     service hands them out. A payout whose advocate changed their details since is left out
-    until a manager confirms the new ones (it is flagged on the review page)."""
+    until a manager confirms the new ones (it is flagged on the review page), and added to
+    `held` when given."""
     rows = [list(CSV_HEADER)]
     for payout in payout_batch_export(batch):
         if destination_changed(payout, batch.backend):
+            if held is not None:
+                held.append(payout)
             continue
         advocate = payout.advocate
         name = payout.destination_holder or advocate.user.get_full_name() or advocate.user.email
