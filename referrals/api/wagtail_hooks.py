@@ -113,6 +113,8 @@ class StoreViewSet(RestrictedModelViewSet):
     index_view_class = admin_views.StoreIndexView
     edit_view_class = admin_views.StoreEditView
     inspect_view_enabled = False
+    # store_update writes the audit row; Wagtail's history would stay empty.
+    always_disabled_views = frozenset({"usage", "history"})
     list_display = [
         "name",
         Column("kind", label="Kind", accessor="get_kind_display", sort_key="kind"),

@@ -101,9 +101,9 @@ def test_no_store_is_added_or_deleted_in_the_admin(client, manager):
     stripe = store_built_in("stripe")
     sandbox = store_built_in("sandbox")
 
-    for url_name in ("stores:add", "stores:delete"):
+    for url_name in ("stores:add", "stores:delete", "stores:history"):
         with pytest.raises(NoReverseMatch):
-            reverse(url_name, args=[stripe.pk] if url_name.endswith("delete") else [])
+            reverse(url_name, args=[] if url_name.endswith("add") else [stripe.pk])
     page = client.get(edit_url(sandbox)).content.decode()
     assert "Delete" not in page
     offered = Permission.objects.filter(content_type__model="store").values_list(
