@@ -14,6 +14,7 @@ COMMISSION_SUBJECTS = {
 PAYOUT_SUBJECTS = {
     "sent": "Your payout is on its way",
     "failed": "Your payout didn't go through",
+    "held": "Your payout waits for a check of your new payout details",
 }
 
 

@@ -36,12 +36,13 @@ from kernel.admin import (
     MoneyColumn,
     MoneyInspectView,
     ReadOnlyModelViewSet,
+    RestrictedPermissionPolicy,
     advocate_column,
     read_only_policy,
 )
 from kernel.money import format_money
 from referrals import admin_views, selectors
-from referrals.api.wagtail_hooks import ApiKeyViewSet
+from referrals.api.wagtail_hooks import ApiKeyViewSet, StoreViewSet
 from referrals.audit_log import AuditEventViewSet, audit_log_url
 from referrals.models import (
     ApiKey,
@@ -51,6 +52,7 @@ from referrals.models import (
     LedgerEntry,
     Order,
     PayoutBatch,
+    Store,
     WebhookEvent,
 )
 from referrals.payouts.wagtail_hooks import PayoutBatchViewSet
@@ -68,6 +70,10 @@ for _model in (
     WebhookEvent,
 ):
     register_permission_policy(_model, read_only_policy(_model))
+# Stores are listed and edited (name, programmes), never added here nor deleted.
+register_permission_policy(
+    Store, RestrictedPermissionPolicy(Store, denied_actions={"add", "delete"})
+)
 
 
 # ------------------------------------------------------------------------------
@@ -79,7 +85,7 @@ class OrderFilterSet(WagtailFilterSet):
 
     class Meta:
         model = Order
-        fields = ["programme", "source", "attribution", "status"]
+        fields = ["programme", "store", "source", "attribution", "status"]
 
 
 class OrderInspectView(MoneyInspectView):
@@ -120,7 +126,7 @@ class OrderViewSet(ReadOnlyModelViewSet):
     menu_label = "Orders"
     list_display = [
         "external_id",
-        "source",
+        Column("store", label="Store", accessor="store", sort_key="store__name"),
         "programme",
         advocate_column(),
         "attribution",
@@ -130,8 +136,9 @@ class OrderViewSet(ReadOnlyModelViewSet):
     ]
     filterset_class = OrderFilterSet
     search_fields = ["external_id", "rep_code__code"]
-    list_select_related = ("programme", "advocate__user")
+    list_select_related = ("programme", "store", "advocate__user")
     list_export = [
+        "store",
         "source",
         "external_id",
         "programme",
@@ -146,6 +153,7 @@ class OrderViewSet(ReadOnlyModelViewSet):
     ]
     inspect_view_class = OrderInspectView
     inspect_view_fields = [
+        "store",
         "source",
         "external_id",
         "status",
@@ -368,6 +376,7 @@ class ReferralsGroup(ModelViewSetGroup):
         LedgerEntryViewSet,
         AuditEventViewSet,
         ApiKeyViewSet,
+        StoreViewSet,
         WebhookEventViewSet,
     )
 

@@ -1,5 +1,8 @@
-"""Manager screens for merchant API keys: the list, creating a key (shown once) and revoking one."""
+"""Manager screens for merchant API keys (the list, creating a key, shown once, and revoking one)
+and for the stores the keys belong to (the list, renaming one and choosing its programmes)."""
 
+from django.db.models import Count, IntegerField, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
@@ -7,14 +10,15 @@ from django.utils.functional import cached_property
 from django.views.generic import FormView, TemplateView
 from wagtail.admin import messages
 from wagtail.admin.ui.menus import MenuItem
-from wagtail.admin.views.generic import WagtailAdminTemplateMixin
+from wagtail.admin.views.generic import EditView, WagtailAdminTemplateMixin
 from wagtail.admin.widgets import HeaderButton
 
 from kernel.admin import ListingIndexView, require_permission
 from kernel.errors import ServiceError
 from referrals.api.forms import ApiKeyCreateForm
 from referrals.api.keys import api_key_create, api_key_revoke, api_key_scope_names
-from referrals.models import ApiKey
+from referrals.models import ApiKey, Order, Store
+from referrals.services.stores import store_update
 
 API_KEY_ADD_PERMISSION = "referrals.add_apikey"
 
@@ -153,3 +157,38 @@ class ApiKeyRevokeView(ApiKeyViewMixin, TemplateView):
         else:
             messages.warning(request, f"API key '{api_key.name}' is already revoked.")
         return redirect(self.index_url_name)
+
+
+# ------------------------------------------------------------------------------
+# Stores
+
+
+def _count_of(model, field: str):
+    """How many `model` rows point at the listed store, as one subquery per row (a join of
+    orders and keys would multiply them)."""
+    rows = model.objects.filter(**{field: OuterRef("pk")}).order_by().values(field)
+    return Coalesce(
+        Subquery(rows.annotate(n=Count("pk")).values("n")[:1], output_field=IntegerField()), 0
+    )
+
+
+class StoreIndexView(ListingIndexView):
+    def get_base_queryset(self):
+        return (
+            super()
+            .get_base_queryset()
+            .annotate(key_count=_count_of(ApiKey, "store"), order_count=_count_of(Order, "store"))
+        )
+
+
+class StoreEditView(EditView):
+    """Saves through `store_update` (one audit row; the store's cached keys forgotten), not the
+    form: Wagtail's own save would set the programmes without either."""
+
+    def save_instance(self):
+        return store_update(
+            store=Store.objects.get(pk=self.object.pk),
+            name=self.form.cleaned_data["name"],
+            programmes=list(self.form.cleaned_data["programmes"]),
+            actor=self.request.user,
+        )

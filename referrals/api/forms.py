@@ -29,3 +29,16 @@ class ApiKeyCreateForm(forms.Form):
         help_text="The key can only see codes and record sales for these programmes. "
         "Tick none for a key that acts for all the store's programmes.",
     )
+
+
+class StoreForm(forms.ModelForm):
+    """A store's name and the programmes its keys may act for (saved by `store_update`)."""
+
+    class Meta:
+        model = Store
+        fields = ["name", "programmes"]
+        widgets = {"programmes": forms.CheckboxSelectMultiple}
+        help_texts = {
+            "programmes": "Every key of this store can only see codes and record sales for "
+            "these programmes (and its own, if it has any). Tick none for all programmes.",
+        }

@@ -408,10 +408,17 @@ def advocate_stats_read(request, advocate_id: int):
 )
 def customers_import(request, payload: CustomersIn):
     """Upsert up to 1,000 customers by email with their order history. A bad row rejects the
-    whole batch, naming the row. Customers are shop-wide: this needs an unscoped key."""
+    whole batch, naming the row. Customers are one row per email shared by every programme (an
+    import from one shop updates what another sent), so this needs a key that acts for all
+    programmes, in a store that does too (`api_key_scope` is None)."""
     if api_key_scope(request.auth) is not None:
         return _error(
-            api, request, 403, "forbidden", "Importing customers needs a key for all programmes."
+            api,
+            request,
+            403,
+            "forbidden",
+            "Importing customers needs a key that acts for all programmes, in a store that does "
+            "too: customers are shared by every programme.",
         )
     result = customers_upsert(rows=[c.dict() for c in payload.customers], source="api")
     return result

@@ -1,5 +1,6 @@
 """The API keys listing in the admin's Referrals menu (read-only; made and revoked by their own
-views)."""
+views), and the stores listing beside it (a store is renamed and given programmes there; stores
+are made with their first key and never deleted: orders and keys belong to them)."""
 
 from django.contrib.auth.models import Permission
 from django.urls import path
@@ -12,10 +13,12 @@ from wagtail.admin.ui.tables import Column, DateColumn, StatusTagColumn
 from wagtail.admin.widgets import BooleanRadioSelect
 
 from advocacy.models import Programme
-from kernel.admin import ReadOnlyModelViewSet
+from kernel.admin import ReadOnlyModelViewSet, RestrictedModelViewSet
 from referrals.api import admin_views
+from referrals.api.forms import StoreForm
 from referrals.models import (
     ApiKey,
+    Store,
 )
 
 
@@ -90,3 +93,37 @@ class ApiKeyViewSet(ReadOnlyModelViewSet):
             content_type__app_label="referrals",
             codename__in=["view_apikey", "add_apikey", "change_apikey"],
         )
+
+
+def _programme_names(store: Store) -> str:
+    return ", ".join(p.name for p in store.programmes.all()) or "All programmes"
+
+
+class StoreViewSet(RestrictedModelViewSet):
+    """Managers with "change store" rename a store and choose its programmes (StoreEditView:
+    audited, the store's keys re-scoped on their next request). The permission policy
+    (`store_policy`) denies adding (a store is made with its first key) and deleting (orders and
+    keys belong to a store; the built-in sandbox and Stripe stores are needed by their flows)."""
+
+    model = Store
+    name = "stores"
+    url_prefix = "stores"
+    icon = "site"
+    menu_label = "Stores"
+    index_view_class = admin_views.StoreIndexView
+    edit_view_class = admin_views.StoreEditView
+    inspect_view_enabled = False
+    # store_update writes the audit row; Wagtail's history would stay empty.
+    always_disabled_views = frozenset({"usage", "history"})
+    list_display = [
+        "name",
+        Column("kind", label="Kind", accessor="get_kind_display", sort_key="kind"),
+        Column("programmes", label="Programmes", accessor=_programme_names),
+        Column("key_count", label="API keys", sort_key="key_count"),
+        Column("order_count", label="Orders", sort_key="order_count"),
+    ]
+    search_fields = ["name", "slug"]
+    list_prefetch_related = ("programmes",)
+
+    def get_form_class(self, for_update=False):
+        return StoreForm

@@ -9,6 +9,7 @@ from django.utils.text import slugify
 from advocacy.models import Programme
 from kernel.errors import ServiceError
 from referrals.models import Store
+from referrals.services.audit import audit
 
 # The built-in store of each order source. The default API store holds the keys and orders
 # recorded before stores existed (migration 0014), and orders recorded without a store.
@@ -45,3 +46,26 @@ def store_create(*, name: str, programmes: list[Programme] | None = None) -> Sto
     if programmes:
         store.programmes.set(programmes)
     return store
+
+
+@transaction.atomic
+def store_update(*, store: Store, name: str, programmes: list[Programme], actor=None) -> Store:
+    """Rename a store and choose its programmes (none = all), audited as `store_updated`.
+
+    The programmes bound what every key of the store can attribute to; setting them forgets
+    the store's cached keys (receivers.forget_cached_api_keys_of_store), so the change shows
+    on the next request."""
+    name = (name or "").strip()
+    if not name:
+        raise ServiceError("name_required", "Give the store a name.", field="name")
+    before = {"name": store.name, "programmes": _programme_names(store)}
+    store.name = name[:100]
+    store.save(update_fields=["name"])
+    store.programmes.set(programmes)
+    after = {"name": store.name, "programmes": _programme_names(store)}
+    audit(actor=actor, action="store_updated", obj=store, before=before, after=after)
+    return store
+
+
+def _programme_names(store: Store) -> list[str]:
+    return sorted(store.programmes.values_list("name", flat=True))

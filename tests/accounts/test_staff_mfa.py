@@ -17,6 +17,7 @@ from allauth.mfa.totp.internal.auth import (
     hotp_value,
 )
 from django.urls import reverse
+from django.utils.html import escape
 
 from tests.factories import PASSWORD, UserFactory
 
@@ -78,6 +79,42 @@ def test_staff_set_up_an_authenticator_and_then_open_the_admin(client, staff, mf
     assert response["Location"] == reverse("mfa_view_recovery_codes")
     assert Authenticator.objects.filter(user=staff, type=Authenticator.Type.TOTP).exists()
     assert client.get("/admin/").status_code == 200
+
+
+def test_after_setting_up_an_authenticator_staff_are_led_back_to_the_admin_page_they_asked_for(
+    client, staff, mfa_required
+):
+    log_in(client, staff)
+    asked_for = reverse("payouts:index") + "?status=approved"
+    assert client.get(asked_for)["Location"] == SETUP_URL
+    client.post(reverse("account_reauthenticate"), {"password": PASSWORD, "next": SETUP_URL})
+    client.get(SETUP_URL)
+    secret = client.session[SECRET_SESSION_KEY]
+
+    response = client.post(SETUP_URL, {"code": totp_code(secret)}, follow=True)
+
+    # The recovery codes come first (they are shown once), then the way back.
+    assert response.redirect_chain[-1][0] == reverse("mfa_view_recovery_codes")
+    assert "Continue to the admin" in response.text
+    assert f'href="{escape(asked_for)}"' in response.text
+    assert client.get(asked_for).status_code == 200
+    # Once back in the admin, the recovery codes page no longer offers the way back.
+    assert "Continue to the admin" not in client.get(reverse("mfa_view_recovery_codes")).text
+
+
+def test_the_recovery_codes_page_offers_no_way_to_the_admin_to_whom_was_not_sent(client):
+    user = UserFactory()
+    TOTP.activate(user, "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")
+    client.force_login(user)
+    assert "Continue to the admin" not in client.get(reverse("mfa_view_recovery_codes")).text
+
+
+def test_the_admin_account_page_links_to_two_factor_settings(client, staff):
+    client.force_login(staff)
+    response = client.get(reverse("wagtailadmin_account"))
+    assert response.status_code == 200
+    assert f'href="{reverse("mfa_index")}"' in response.text
+    assert "Two-factor authentication" in response.text
 
 
 def test_staff_with_an_authenticator_need_its_code_to_sign_in(client, staff, mfa_required):

@@ -15,7 +15,8 @@ from referrals.api.routes import code_lookup_route
 from referrals.links.clicks import clicks_drain
 from referrals.links.cookies import visitor_id_sign
 from referrals.models import ApiKey, Click, Commission, IdempotencyKey, Order, Refund
-from tests.factories import AdvocateFactory, ProgrammeFactory, RepCodeFactory
+from referrals.services.stores import store_update
+from tests.factories import AdvocateFactory, ProgrammeFactory, RepCodeFactory, StoreFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -583,3 +584,25 @@ def test_an_empty_customer_batch_is_422(client, shop_key):
 def test_a_programme_scoped_key_cannot_import_customers(client, key):
     response = post_customers(client, key, [{"email": "a@example.com", "currency": "EUR"}])
     assert_error(response, 403, "forbidden")
+
+
+def test_a_key_of_a_store_limited_to_some_programmes_cannot_import_customers_either(
+    client, programme
+):
+    # Customers are one row per email shared by every programme (an upsert from one shop
+    # overwrites what another sent), so a key limited in either place may not write them; the
+    # answer says why, whichever side limits it.
+    store = StoreFactory()
+    _, plaintext = api_key_create(name="Till", store=store)
+    rows = [{"email": "a@example.com", "currency": "EUR"}]
+    assert post_customers(client, plaintext, rows).status_code == 200
+
+    store_update(store=store, name=store.name, programmes=[programme], actor=None)
+    refused = post_customers(client, plaintext, rows)
+
+    assert assert_error(refused, 403, "forbidden")["message"] == (
+        "Importing customers needs a key that acts for all programmes, in a store that does "
+        "too: customers are shared by every programme."
+    )
+    store_update(store=store, name=store.name, programmes=[], actor=None)
+    assert post_customers(client, plaintext, rows).status_code == 200

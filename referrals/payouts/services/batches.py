@@ -10,7 +10,7 @@ from referrals.conf import app_settings
 from referrals.models import Payout, PayoutBatch
 from referrals.payouts.bank_csv import bank_csv_rows
 from referrals.payouts.destination import destination_sql
-from referrals.payouts.services.payouts import APPROVE_PERMISSION, _payout_release
+from referrals.payouts.services.payouts import APPROVE_PERMISSION, _payout_hold, _payout_release
 from referrals.payouts.services.transitions import payout_batch_transition, payout_transition
 from referrals.services.audit import audit
 
@@ -118,7 +118,8 @@ def payout_batch_execute(*, batch_id: int, actor) -> PayoutBatch:
 def payout_batch_csv_export(*, batch_id: int, actor) -> list[list[str]]:
     """The manual backend's bank file (`bank_csv.bank_csv_rows`: header first) for a batch that
     was approved and released; it holds full IBANs, so it needs the payout permission and is
-    audited (`batch_exported`)."""
+    audited (`batch_exported`). A payout left out because its details changed after approval is
+    held (`_payout_hold`: audited, and its advocate told by email)."""
     if not actor.has_perm(APPROVE_PERMISSION):
         raise ServiceError("permission_denied", "You don't have permission to export payouts.")
     batch = PayoutBatch.objects.get(pk=batch_id)
@@ -127,6 +128,9 @@ def payout_batch_csv_export(*, batch_id: int, actor) -> list[list[str]]:
             "batch_not_exportable",
             "The CSV is for manual batches that were approved and released.",
         )
-    rows = bank_csv_rows(batch)
+    held = []
+    rows = bank_csv_rows(batch, held=held)
     audit(actor=actor, action="batch_exported", obj=batch, payouts=len(rows) - 1)
+    for payout in held:  # left out of the file: audited and the advocate told, once each
+        _payout_hold(payout)
     return rows

@@ -268,7 +268,8 @@ def payout_destination_confirm(*, payout_id: int, actor) -> Payout:
 
 
 def _payout_hold(payout: Payout) -> None:
-    """Audit (once) that a payout was not sent because its destination changed."""
+    """Audit (once) that a payout was not sent because its destination changed, and tell the
+    advocate (once, after commit): it waits for a manager to confirm their new details."""
     if not AuditEvent.objects.filter(
         action="payout_held",
         object_type="payout",
@@ -281,6 +282,7 @@ def _payout_hold(payout: Payout) -> None:
             obj=payout,
             reason="Payout details changed after approval; a manager must confirm them.",
         )
+        _notify_payout(payout, "held")
 
 
 def _link_commissions_up_to(payout: Payout) -> None:

