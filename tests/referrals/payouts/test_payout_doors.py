@@ -377,3 +377,69 @@ def test_executing_a_manual_payout_fails_it_with_the_backends_reason(build, mana
         "Manual payouts are marked paid by a manager after the bank transfer."
     )
     assert payable_balance(rep_code.advocate, "EUR") == 800
+
+
+def test_a_retry_links_only_the_advocates_free_approved_unfrozen_commissions(
+    rep_code, other_rep_code, manager
+):
+    """Older commissions that are not the advocate's, not approved, or frozen by a dispute come
+    first by id; none of them is linked to the retry, only the failed payout's EUR 5.00 + 3.00."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from referrals.services.commissions import commission_approve
+    from referrals.services.refunds import dispute_open
+    from tests.factories import sale
+
+    long_ago = timezone.now() - timedelta(days=60)
+
+    def earn(code, external_id, gross, *, approve=True):
+        commission = sale(code, external_id, gross, long_ago).commission
+        if approve:
+            commission_approve(commission_id=commission.pk, actor=manager)
+        return commission
+
+    earn(other_rep_code, "theirs", 1_000)  # 100, another advocate's
+    earn(rep_code, "pending", 2_000, approve=False)  # 200, not approved
+    frozen = earn(rep_code, "disputed", 4_000)  # 400, frozen below
+    earn(rep_code, "five", 5_000)
+    earn(rep_code, "three", 3_000)
+    dispute_open(order=frozen.order, external_id="dp_1")
+    batch = payouts.payout_batch_build(programme_id=rep_code.advocate.programme_id, actor=manager)
+    payouts.payout_batch_approve(batch_id=batch.pk, actor=manager, password=PASSWORD)
+    payouts.payout_batch_execute(batch_id=batch.pk, actor=manager)
+    for payout in batch.payouts.all():  # both advocates' payouts fail: their commissions free
+        payouts.payout_mark_failed(payout_id=payout.pk, actor=manager, reason="Bounced")
+    failed = batch.payouts.get(advocate=rep_code.advocate)
+    assert failed.amount == 800
+
+    retry = payouts.payout_retry(payout_id=failed.pk, actor=manager)
+
+    linked = Commission.objects.filter(payout=retry).values_list("amount", flat=True)
+    assert sorted(linked) == [300, 500]
+
+
+def test_a_retry_links_commissions_while_their_sum_fits(rep_code, manager):
+    """Three EUR 3.00 commissions, a retry of EUR 7.00: two are linked (6.00), the third waits."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from referrals.services.commissions import commission_approve
+    from tests.factories import sale
+
+    for n in range(3):
+        commission = sale(rep_code, f"three-{n}", 3_000, timezone.now() - timedelta(days=60))
+        commission_approve(commission_id=commission.commission.pk, actor=manager)
+    batch = payouts.payout_batch_build(programme_id=rep_code.advocate.programme_id, actor=manager)
+    payouts.payout_batch_approve(batch_id=batch.pk, actor=manager, password=PASSWORD)
+    payouts.payout_batch_execute(batch_id=batch.pk, actor=manager)
+    failed = batch.payouts.get()
+    payouts.payout_mark_failed(payout_id=failed.pk, actor=manager, reason="Bounced")
+    clawback(rep_code.advocate, 200)
+
+    retry = payouts.payout_retry(payout_id=failed.pk, actor=manager)
+
+    assert retry.amount == 700
+    assert Commission.objects.filter(payout=retry).count() == 2
