@@ -88,7 +88,9 @@ def test_only_staff_with_the_payout_permission_settle_or_retry_a_payout(build, m
 # ------------------------------------------------------------------------------- mark paid
 
 
-def test_marking_paid_pays_its_commissions_and_closes_the_batch(build, manager, rep_code, approved):
+def test_marking_paid_pays_its_commissions_and_closes_the_batch(
+    build, manager, rep_code, approved, queued
+):
     payout = executing(build, manager)
 
     paid = payouts.payout_mark_paid(payout_id=payout.pk, actor=manager, reference="BANK-7")
@@ -104,6 +106,10 @@ def test_marking_paid_pays_its_commissions_and_closes_the_batch(build, manager, 
     row = AuditEvent.objects.get(action="payout_paid", object_id=paid.pk)
     assert (row.actor, row.data["amount"], row.data["reference"]) == (manager, 800, "BANK-7")
     assert balance(rep_code.advocate, "EUR") == 0
+    assert AuditEvent.objects.get(action="batch_done").actor == manager
+    paid_rows = AuditEvent.objects.filter(action="commission_paid")
+    assert {(r.actor, r.reason) for r in paid_rows} == {(manager, f"Payout {paid.pk}")}
+    assert ("referrals.tasks.payout_email", paid.pk, "sent") in queued
 
     # Again: already paid, nothing more is written.
     payouts.payout_mark_paid(payout_id=payout.pk, actor=manager, reference="BANK-8")
@@ -145,7 +151,7 @@ def test_marking_paid_is_refused_once_a_refund_made_the_balance_negative(build, 
 
 
 def test_marking_failed_gives_the_money_back_and_frees_the_commissions(
-    build, manager, rep_code, approved
+    build, manager, rep_code, approved, queued
 ):
     payout = executing(build, manager)
     assert payable_balance(rep_code.advocate, "EUR") == 0
@@ -160,8 +166,12 @@ def test_marking_failed_gives_the_money_back_and_frees_the_commissions(
     assert payable_balance(rep_code.advocate, "EUR") == 800
     assert Commission.objects.filter(payout=payout).count() == 0
     assert Commission.objects.filter(status="approved", payout__isnull=True).count() == 2
+    assert entry.memo == "x" * 200
     assert PayoutBatch.objects.get(pk=payout.batch_id).status == PayoutBatch.Status.DONE
-    assert AuditEvent.objects.get(action="payout_failed").actor == manager
+    row = AuditEvent.objects.get(action="payout_failed")
+    assert (row.actor, row.reason) == (manager, "x" * 400)
+    assert AuditEvent.objects.get(action="batch_done").actor == manager
+    assert ("referrals.tasks.payout_email", payout.pk, "failed") in queued
 
 
 def test_a_manual_payout_in_processing_may_be_marked_failed(build, manager, rep_code):
@@ -443,3 +453,29 @@ def test_a_retry_links_commissions_while_their_sum_fits(rep_code, manager):
 
     assert retry.amount == 700
     assert Commission.objects.filter(payout=retry).count() == 2
+
+
+def test_a_failed_payout_frees_its_own_commissions_not_those_of_the_advocates_retry(
+    build, manager, rep_code
+):
+    """The advocate's retry (EUR 8.00, its commissions linked) and a later payout of new money
+    (EUR 5.00) are open together; the later one failing frees only its own commission."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from referrals.services.commissions import commission_approve
+    from tests.factories import sale
+
+    failed = executing(build, manager)
+    payouts.payout_mark_failed(payout_id=failed.pk, actor=manager, reason="Bounced")
+    retry = payouts.payout_retry(payout_id=failed.pk, actor=manager)
+    grown = sale(rep_code, "grown", 5_000, timezone.now() - timedelta(days=60)).commission
+    commission_approve(commission_id=grown.pk, actor=manager)
+    later = executing(build, manager)
+    assert later.amount == 500
+
+    payouts.payout_mark_failed(payout_id=later.pk, actor=manager, reason="Bounced")
+
+    assert Commission.objects.filter(payout=retry).count() == 2
+    assert Commission.objects.get(pk=grown.pk).payout_id is None
