@@ -283,3 +283,45 @@ def test_a_confirmed_stripe_payout_of_a_released_batch_is_sent_again(
 
     expected = [("referrals.tasks.payout_execute", payout.pk)] if queued_pk else []
     assert [call for call in queued if call[0] == "referrals.tasks.payout_execute"] == expected
+
+
+def test_a_payout_of_a_batch_not_yet_approved_has_no_destination_to_confirm(
+    build, manager, rep_code
+):
+    set_details(rep_code.advocate, iban=APPROVED_IBAN)
+    draft = build().payouts.get()
+
+    with pytest.raises(ServiceError) as refused:
+        payouts.payout_destination_confirm(payout_id=draft.pk, actor=manager)
+
+    assert refused.value.code == "payout_not_pending"
+    assert Payout.objects.get(pk=draft.pk).destination_fixed_at is None
+
+
+def test_each_held_payout_of_a_batch_is_audited(
+    fake_stripe, build, manager, rep_code, other_rep_code
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from referrals.services.commissions import commission_approve
+    from tests.factories import sale
+
+    theirs = sale(other_rep_code, "theirs", 4_000, timezone.now() - timedelta(days=60))
+    commission_approve(commission_id=theirs.commission.pk, actor=manager)
+    advocates = [rep_code.advocate, other_rep_code.advocate]
+    Advocate.objects.filter(pk__in=[a.pk for a in advocates]).update(
+        stripe_account_id="acct_1Approved", stripe_payouts_enabled=True
+    )
+    batch = build(backend=PayoutBatch.Backend.STRIPE_CONNECT)
+    payouts.payout_batch_approve(batch_id=batch.pk, actor=manager, password=PASSWORD)
+    payouts.payout_batch_execute(batch_id=batch.pk, actor=manager)
+    Advocate.objects.filter(pk__in=[a.pk for a in advocates]).update(stripe_account_id="acct_1New")
+
+    for payout in batch.payouts.all():
+        payouts.payout_execute(payout_id=payout.pk)
+
+    held = AuditEvent.objects.filter(action="payout_held").values_list("object_id", flat=True)
+    assert sorted(held) == sorted(batch.payouts.values_list("pk", flat=True))
+    assert fake_stripe.transfers == []
