@@ -47,7 +47,9 @@ def test_retry_refuses_a_banned_or_paused_advocate_and_keeps_the_money(
     assert status in refused.value.message
     assert Payout.objects.count() == 1
     assert balance(rep_code.advocate, "EUR") == 800
-    assert refusals(payout).get().data["advocate_status"] == status
+    row = refusals(payout).get()
+    assert (row.data["advocate_status"], row.data["operation"]) == (status, "retry")
+    assert row.actor == manager
 
 
 @pytest.mark.parametrize("status", NOT_PAYABLE)
@@ -62,7 +64,8 @@ def test_mark_paid_by_hand_refuses_a_banned_or_paused_advocate(build, manager, r
     assert refused.value.code == "advocate_not_payable"
     assert Payout.objects.get(pk=payout.pk).status == Payout.Status.PENDING
     assert LedgerEntry.objects.count() == entries
-    assert refusals(payout).count() == 1
+    row = refusals(payout).get()
+    assert (row.actor, row.data["operation"]) == (manager, "mark_paid")
     # Marking it failed is what gives the money back to the (frozen) balance.
     payouts.payout_mark_failed(payout_id=payout.pk, actor=manager, reason="Banned")
     assert balance(rep_code.advocate, "EUR") == 800
@@ -87,7 +90,7 @@ def test_execute_refuses_a_banned_or_paused_advocate_and_sends_nothing(
     payout.refresh_from_db()
     assert payout.status == Payout.Status.FAILED
     assert balance(advocate, "EUR") == 800
-    assert refusals(payout).count() == 1
+    assert refusals(payout).get().data["operation"] == "execute"
     assert PayoutBatch.objects.get(pk=payout.batch_id).status == PayoutBatch.Status.DONE
 
 

@@ -9,6 +9,7 @@ import csv
 import io
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 from django.core import mail
 from django.urls import reverse
@@ -187,6 +188,7 @@ def test_a_retry_keeps_the_approved_destination(build, manager, rep_code):
     retry = payouts.payout_retry(payout_id=payout.pk, actor=manager)
 
     assert retry.destination_account == APPROVED_IBAN
+    assert (retry.destination_method, retry.destination_holder) == ("bank", "Anna Example")
     assert retry.pk not in csv_accounts(payout.batch)
 
 
@@ -214,3 +216,161 @@ def test_the_review_page_asks_to_confirm_changed_details_in_a_sentence(
         f"Payout {payout.pk} of €8.00 will be paid to Bank transfer, IBAN •••• 6819."
     ]
     assert "Confirm the new details" not in client.get(review).content.decode()
+
+
+def test_a_held_payout_is_audited_once_per_change_of_details(fake_stripe, build, manager, rep_code):
+    """Each task retry of a held payout finds it held again: one `payout_held` row, until the
+    manager confirms; a change after that confirmation is held (and audited) anew."""
+    advocate = rep_code.advocate
+    Advocate.objects.filter(pk=advocate.pk).update(
+        stripe_account_id="acct_1Approved", stripe_payouts_enabled=True
+    )
+    payout = approved(build, manager, rep_code, backend=PayoutBatch.Backend.STRIPE_CONNECT)
+    Advocate.objects.filter(pk=advocate.pk).update(stripe_account_id="acct_1Other")
+
+    payouts.payout_execute(payout_id=payout.pk)
+    payouts.payout_execute(payout_id=payout.pk)
+
+    [row] = AuditEvent.objects.filter(action="payout_held")
+    assert (row.object_type, row.object_id, row.actor) == ("payout", payout.pk, None)
+    assert row.reason == "Payout details changed after approval; a manager must confirm them."
+
+    payouts.payout_destination_confirm(payout_id=payout.pk, actor=manager)
+    Advocate.objects.filter(pk=advocate.pk).update(stripe_account_id="acct_1Third")
+    payouts.payout_execute(payout_id=payout.pk)
+    payouts.payout_execute(payout_id=payout.pk)
+
+    assert AuditEvent.objects.filter(action="payout_held").count() == 2
+    assert fake_stripe.transfers == []
+
+
+def test_staff_given_only_the_payout_permission_confirm_a_change(build, manager, rep_code):
+    set_details(rep_code.advocate, iban=APPROVED_IBAN)
+    payout = approved(build, manager, rep_code)
+    set_details(rep_code.advocate, iban=NEW_IBAN)
+    treasurer = UserFactory(is_staff=True, is_superuser=False)
+    treasurer.user_permissions.add(
+        Permission.objects.get(content_type__app_label="referrals", codename="approve_payoutbatch")
+    )
+
+    payouts.payout_destination_confirm(payout_id=payout.pk, actor=treasurer)
+
+    payout.refresh_from_db()
+    assert (payout.destination_method, payout.destination_account) == ("bank", NEW_IBAN)
+    assert payout.destination_holder == "Anna Example"
+
+
+def test_only_a_changed_destination_of_a_payout_still_to_pay_is_confirmed(
+    fake_stripe, build, manager, rep_code
+):
+    advocate = rep_code.advocate
+    Advocate.objects.filter(pk=advocate.pk).update(
+        stripe_account_id="acct_1Approved", stripe_payouts_enabled=True
+    )
+    payout = approved(build, manager, rep_code, backend=PayoutBatch.Backend.STRIPE_CONNECT)
+    with pytest.raises(ServiceError) as unchanged:
+        payouts.payout_destination_confirm(payout_id=payout.pk, actor=manager)
+    assert unchanged.value.code == "destination_unchanged"
+
+    Advocate.objects.filter(pk=advocate.pk).update(stripe_account_id="")
+    with pytest.raises(ServiceError) as missing:
+        payouts.payout_destination_confirm(payout_id=payout.pk, actor=manager)
+    assert missing.value.code == "destination_missing"
+
+    Advocate.objects.filter(pk=advocate.pk).update(stripe_account_id="acct_1Other")
+    payouts.payout_mark_failed(payout_id=payout.pk, actor=manager, reason="Bounced")
+    with pytest.raises(ServiceError) as settled:
+        payouts.payout_destination_confirm(payout_id=payout.pk, actor=manager)
+    assert settled.value.code == "payout_not_pending"
+    assert Payout.objects.get(pk=payout.pk).destination_account == "acct_1Approved"
+
+
+def test_a_payout_approved_before_destinations_were_fixed_is_confirmed_from_nothing(
+    build, manager, rep_code
+):
+    set_details(rep_code.advocate, iban=APPROVED_IBAN)
+    payout = approved(build, manager, rep_code)
+    Payout.objects.filter(pk=payout.pk).update(
+        destination_method="", destination_account="", destination_fixed_at=None
+    )
+
+    payouts.payout_destination_confirm(payout_id=payout.pk, actor=manager)
+
+    confirmed = AuditEvent.objects.get(action="payout_destination_confirmed")
+    assert confirmed.data == {"before": "", "after": "Bank transfer, IBAN •••• 3000"}
+    assert Payout.objects.get(pk=payout.pk).destination_fixed_at is not None
+
+
+@pytest.mark.parametrize(
+    ("backend", "execute", "queued_pk"),
+    [
+        (PayoutBatch.Backend.STRIPE_CONNECT, True, True),
+        (PayoutBatch.Backend.STRIPE_CONNECT, False, False),  # approved, not released yet
+        (PayoutBatch.Backend.MANUAL, True, False),  # paid by hand from the CSV
+    ],
+)
+def test_a_confirmed_stripe_payout_of_a_released_batch_is_sent_again(
+    monkeypatch, build, manager, rep_code, backend, execute, queued_pk
+):
+    from referrals.payouts.services import payouts as payout_service
+
+    queued = []
+    monkeypatch.setattr(payout_service, "enqueue_on_commit", lambda *call: queued.append(call))
+    advocate = rep_code.advocate
+    set_details(advocate, iban=APPROVED_IBAN)
+    Advocate.objects.filter(pk=advocate.pk).update(stripe_account_id="acct_1Approved")
+    batch = build(backend=backend)
+    payouts.payout_batch_approve(batch_id=batch.pk, actor=manager, password=PASSWORD)
+    if execute:
+        payouts.payout_batch_execute(batch_id=batch.pk, actor=manager)
+    payout = batch.payouts.get()
+    set_details(advocate, iban=NEW_IBAN)
+    Advocate.objects.filter(pk=advocate.pk).update(stripe_account_id="acct_1Other")
+    queued.clear()
+
+    payouts.payout_destination_confirm(payout_id=payout.pk, actor=manager)
+
+    expected = [("referrals.tasks.payout_execute", payout.pk)] if queued_pk else []
+    assert [call for call in queued if call[0] == "referrals.tasks.payout_execute"] == expected
+
+
+def test_a_payout_of_a_batch_not_yet_approved_has_no_destination_to_confirm(
+    build, manager, rep_code
+):
+    set_details(rep_code.advocate, iban=APPROVED_IBAN)
+    draft = build().payouts.get()
+
+    with pytest.raises(ServiceError) as refused:
+        payouts.payout_destination_confirm(payout_id=draft.pk, actor=manager)
+
+    assert refused.value.code == "payout_not_pending"
+    assert Payout.objects.get(pk=draft.pk).destination_fixed_at is None
+
+
+def test_each_held_payout_of_a_batch_is_audited(
+    fake_stripe, build, manager, rep_code, other_rep_code
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from referrals.services.commissions import commission_approve
+    from tests.factories import sale
+
+    theirs = sale(other_rep_code, "theirs", 4_000, timezone.now() - timedelta(days=60))
+    commission_approve(commission_id=theirs.commission.pk, actor=manager)
+    advocates = [rep_code.advocate, other_rep_code.advocate]
+    Advocate.objects.filter(pk__in=[a.pk for a in advocates]).update(
+        stripe_account_id="acct_1Approved", stripe_payouts_enabled=True
+    )
+    batch = build(backend=PayoutBatch.Backend.STRIPE_CONNECT)
+    payouts.payout_batch_approve(batch_id=batch.pk, actor=manager, password=PASSWORD)
+    payouts.payout_batch_execute(batch_id=batch.pk, actor=manager)
+    Advocate.objects.filter(pk__in=[a.pk for a in advocates]).update(stripe_account_id="acct_1New")
+
+    for payout in batch.payouts.all():
+        payouts.payout_execute(payout_id=payout.pk)
+
+    held = AuditEvent.objects.filter(action="payout_held").values_list("object_id", flat=True)
+    assert sorted(held) == sorted(batch.payouts.values_list("pk", flat=True))
+    assert fake_stripe.transfers == []

@@ -7,6 +7,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -187,3 +188,22 @@ def test_only_a_manager_with_the_payout_permission_may_export_the_bank_file(buil
 
     payouts.payout_batch_csv_export(batch_id=built.pk, actor=manager)
     assert AuditEvent.objects.get(action="batch_exported").actor == manager
+
+
+def test_staff_given_only_the_payout_permission_may_export_the_bank_file(built, manager):
+    """Not a superuser (who has every permission): the permission itself opens the file, and
+    the same staff member without it is refused."""
+    payouts.payout_batch_approve(batch_id=built.pk, actor=manager, password=PASSWORD)
+    payouts.payout_batch_execute(batch_id=built.pk, actor=manager)
+    treasurer = UserFactory(is_staff=True, is_superuser=False)
+    with pytest.raises(ServiceError) as caught:
+        payouts.payout_batch_csv_export(batch_id=built.pk, actor=treasurer)
+    assert caught.value.code == "permission_denied"
+
+    treasurer.user_permissions.add(
+        Permission.objects.get(content_type__app_label="referrals", codename="approve_payoutbatch")
+    )
+    treasurer = type(treasurer).objects.get(pk=treasurer.pk)  # permissions are cached per object
+    header, _row = payouts.payout_batch_csv_export(batch_id=built.pk, actor=treasurer)
+    assert header[0] == "payout_id"
+    assert AuditEvent.objects.get(action="batch_exported").actor == treasurer
