@@ -96,6 +96,9 @@ def push_clicks(buffer: RedisClickBuffer, codes: list[str], first: int, count: i
     for i, code in enumerate(codes):
         if redirect_resolve(code, **visit(first + i)).target is None:
             raise AssertionError(f"the redirect found no target for {code}")
+    # The redirect gathers clicks per process and a background thread pushes them every
+    # STREETTEAM_CLICK_PUSH_SECONDS; send what it still holds before counting the queue.
+    buffer.push_gathered()
     queued = buffer.client.lrange(buffer.queue_key, 0, -1)
     if len(queued) != len(codes):
         raise AssertionError(f"{len(queued)} clicks queued by {len(codes)} redirects")
