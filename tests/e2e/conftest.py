@@ -4,6 +4,7 @@ Never `playwright install`: the suite drives the system Chromium (`make test` in
 is missing). Without it these tests fail loudly rather than skip.
 """
 
+import re
 from pathlib import Path
 
 import pytest
@@ -67,9 +68,31 @@ def _wagtail_initial_rows(transactional_db):
         Collection.add_root(name="Root")
 
 
+ARTEFACTS = Path(__file__).resolve().parents[2] / "var" / "test-artefacts"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each test's outcome on the item, so `new_page` can tell a failure at teardown."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+def _failed(request) -> bool:
+    return any(
+        getattr(getattr(request.node, f"report_{when}", None), "failed", False)
+        for when in ("setup", "call")
+    )
+
+
 @pytest.fixture
-def new_page(browser, live_server):
-    """Open a page in a fresh browser context (its own cookies: one per person in the story)."""
+def new_page(browser, live_server, request):
+    """Open a page in a fresh browser context (its own cookies: one per person in the story).
+
+    When the test fails, every page it opened is kept as a full-page screenshot in
+    var/test-artefacts/<test>-<n>.png (CI keeps that folder), showing where each person was.
+    """
     contexts = []
 
     def _new_page(*, clipboard: bool = False):
@@ -83,5 +106,14 @@ def new_page(browser, live_server):
         return context.new_page()
 
     yield _new_page
+    if _failed(request):
+        ARTEFACTS.mkdir(parents=True, exist_ok=True)
+        name = re.sub(r"[^\w.-]+", "_", request.node.nodeid.split("::", 1)[-1])
+        pages = [page for context in contexts for page in context.pages]
+        for number, page in enumerate(pages, 1):
+            try:
+                page.screenshot(path=str(ARTEFACTS / f"{name}-{number}.png"), full_page=True)
+            except Exception as error:  # noqa: BLE001 (a closed page must not hide the failure)
+                print(f"no screenshot of page {number}: {error}")
     for context in contexts:
         context.close()
