@@ -80,11 +80,16 @@ def line_chart(
     shown = [i for i in range(len(labels)) if i % every == 0]
     if labels and shown[-1] != len(labels) - 1 and len(labels) - 1 - shown[-1] >= every / 2:
         shown.append(len(labels) - 1)
+    last = len(labels) - 1
+
+    def anchor(index: int) -> str:  # the end labels stay inside the picture
+        return "start" if index == 0 and last else "end" if index == last and last else "middle"
+
     x_labels = format_html_join(
         "",
-        '<text class="chart-tick" x="{}" y="{}" text-anchor="middle" font-size="12"'
+        '<text class="chart-tick" x="{}" y="{}" text-anchor="{}" font-size="12"'
         ' fill="#5c5c5c">{}</text>',
-        ((x(i), height - 10, labels[i]) for i in shown),
+        ((x(i), height - 10, anchor(i), labels[i]) for i in shown),
     )
     lines = []
     legend = []

@@ -191,8 +191,9 @@ def _funnel(programme, period: Period) -> Table:
     )
 
 
-def _bucket_label(day, by_week: bool) -> str:
-    return f"Week of {day:%-d %b %Y}" if by_week else f"{day:%-d %b %Y}"
+def _bucket_label(day) -> str:
+    """The bucket's first day; its column says whether that is a day or a week's Monday."""
+    return f"{day:%-d %b %Y}"
 
 
 def revenue_chart(programme, period: Period, points) -> str:
@@ -220,7 +221,7 @@ def _revenue(programme, period: Period) -> Table:
     by_week = period.by_week
     return Table(
         columns=[
-            Column("Week of" if by_week else "Day", lambda p: _bucket_label(p.day, by_week)),
+            Column("Week of" if by_week else "Day", lambda p: _bucket_label(p.day)),
             Column("Link clicks", lambda p: p.clicks, "count"),
             Column("Referred orders", lambda p: p.orders, "count"),
             Column("Referred revenue", lambda p: p.revenue, "money"),
@@ -320,7 +321,6 @@ def period_name(form: ReportFilterForm) -> str:
 class ReportView(WagtailAdminTemplateMixin, TemplateView):
     template_name = "referrals/admin/reports/report.html"
     header_icon = "table"
-    _show_breadcrumbs = False
 
     def dispatch(self, request, *args, **kwargs):
         for permission in REPORT_PERMISSIONS:
@@ -332,6 +332,12 @@ class ReportView(WagtailAdminTemplateMixin, TemplateView):
 
     def get_page_title(self):
         return self.report.title
+
+    def get_breadcrumbs_items(self):
+        return [
+            *self.breadcrumbs_items,
+            {"url": "", "label": f"Programme reports: {self.report.title}"},
+        ]
 
     def get(self, request, *args, **kwargs):
         form = ReportFilterForm(request.GET, with_programme=self.report.per_programme)
@@ -476,7 +482,7 @@ class OverviewPanel(Component):
             chart=revenue_chart(programme, period, overview.series),
             series=[
                 (
-                    _bucket_label(p.day, period.by_week),
+                    _bucket_label(p.day),
                     money(p.revenue),
                     money(p.commissions),
                     money(p.discounts),
