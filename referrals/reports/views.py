@@ -41,6 +41,7 @@ class Column:
     header: str
     value: Callable  # row -> value (int minor units for money, Decimal for rates, str, int)
     kind: str = "text"  # text, count, money, percent, ratio
+    in_csv: bool = True  # the CSV has its own Currency column
 
     @property
     def numeric(self) -> bool:
@@ -261,6 +262,7 @@ def _audiences(programme, period: Period) -> Table:
     return Table(
         columns=[
             Column("Audience", lambda r: r.audience),
+            Column("Currency", lambda r: r.currency, in_csv=False),
             Column("Programmes", lambda r: r.programmes, "count"),
             *totals_columns(lambda r: r.totals),
         ],
@@ -295,18 +297,12 @@ def csv_response(table: Table, filename: str) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     writer = csv.writer(response)
-    writer.writerow([*(column.header for column in table.columns), "Currency"])
+    columns = [column for column in table.columns if column.in_csv]
+    writer.writerow([*(column.header for column in columns), "Currency"])
     for row in table.rows:
         currency = table.currency(row)
-        writer.writerow(
-            [
-                *(
-                    export_value(column.value(row), column.kind, currency)
-                    for column in table.columns
-                ),
-                currency,
-            ]
-        )
+        cells = [export_value(column.value(row), column.kind, currency) for column in columns]
+        writer.writerow([*cells, currency])
     return response
 
 

@@ -254,3 +254,16 @@ def test_overview_is_a_fixed_number_of_queries(django_assert_num_queries):
         result = selectors.overview(programme, LAST_30)
 
     assert len(result.top_advocates) == 5
+
+
+def test_advocate_report_is_a_fixed_number_of_queries(django_assert_num_queries):
+    programme = ProgrammeFactory()
+    for n in range(8):
+        rep = code_in(programme)
+        sale(rep, f"a-{n}", 1000 * (n + 1), DAYS_AGO_10)
+        ClickDailyFactory(rep_code=rep, day=TODAY, clicks=n + 1)
+
+    with django_assert_num_queries(4):
+        rows = selectors.advocate_rows(programme, LAST_30)
+
+    assert len(rows) == 8

@@ -181,3 +181,19 @@ def test_menu_offers_the_programme_reports_to_managers(client, manager, shop):
 
     assert "Programme reports" in page
     assert report_url("funnel") in page
+
+
+def test_audiences_csv_has_one_row_per_audience_and_currency(client, manager, shop):
+    dollars = ProgrammeFactory(currency="USD")
+    sale(RepCodeFactory(advocate=AdvocateFactory(programme=dollars)), "us-2", 3000, DAYS_AGO_3)
+
+    response = client.get(report_url("audiences"), {"export": "csv"})
+
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert rows[0][:2] == ["Audience", "Programmes"]
+    assert rows[0][5] == "Referred revenue"
+    assert rows[0].count("Currency") == 1
+    assert sorted((row[0], row[5], row[-1]) for row in rows[1:]) == [
+        ("Customers", "125.00", "EUR"),
+        ("Customers", "30.00", "USD"),
+    ]
