@@ -4,7 +4,8 @@
     python -m bench redirect api         # only the HTTP comparisons
     python -m bench dashboard --requests 50
 
-Figures: redirect, api (wrk against gunicorn), ingest, dashboard, payouts, drain (in-process).
+Figures: redirect, api (wrk against gunicorn), ingest, dashboard, reports, payouts, drain
+(in-process).
 Every run starts its own throwaway PostgreSQL cluster and redis-server on free loopback ports
 and stops them at the end; nothing is left behind.
 """
@@ -17,7 +18,7 @@ import time
 
 from . import services
 
-FIGURES = ["redirect", "api", "ingest", "dashboard", "payouts", "drain"]
+FIGURES = ["redirect", "api", "ingest", "dashboard", "reports", "payouts", "drain"]
 _started = time.monotonic()
 
 
@@ -107,8 +108,8 @@ def main(argv: list[str] | None = None) -> int:
         figures = []
         if {"redirect", "api"} & set(args.figures):
             figures += _http_figures(args, env, base)
-        if "dashboard" in args.figures:
-            progress("dashboard: generating 1M clicks and 100k orders (SQL)")
+        if {"dashboard", "reports"} & set(args.figures):
+            progress("generating 1M clicks and 100k orders (SQL)")
             started = time.monotonic()
             counts = datagen.dashboard_data(base)
             progress(
@@ -116,9 +117,16 @@ def main(argv: list[str] | None = None) -> int:
                 + ", ".join(f"{n:,} {table_}" for table_, n in counts.items())
                 + f" in {time.monotonic() - started:.1f}s"
             )
+        if "dashboard" in args.figures:
             from .dashboard import dashboard_figures
 
+            progress("dashboard: the top advocate's /dashboard/ against a bare page")
             figures += dashboard_figures(base, progress, requests=args.requests)
+        if "reports" in args.figures:
+            from .reports import report_figures
+
+            progress("reports: the manager's overview and the by-advocate report, a year")
+            figures += report_figures(base, progress)
         if "ingest" in args.figures:
             from .ingest import ingest_figure
 

@@ -56,6 +56,7 @@ from referrals.models import (
     WebhookEvent,
 )
 from referrals.payouts.wagtail_hooks import PayoutBatchViewSet
+from referrals.reports import wagtail_hooks as _reports_hooks  # noqa: F401 (registers its hooks)
 from referrals.stripe.wagtail_hooks import WebhookEventViewSet
 
 # Registered before any viewset asks the registry (Wagtail 8 refuses a late registration).

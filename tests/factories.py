@@ -16,7 +16,7 @@ from factory.django import DjangoModelFactory
 from accounts.models import User
 from advocacy.codes import random_code
 from advocacy.models import Advocate, Programme, RepCode, RewardKind
-from referrals.models import ApiKey, Commission, Order, Store
+from referrals.models import ApiKey, ClickDaily, Commission, Order, Store
 from referrals.services.orders import order_ingest
 from referrals.services.stores import store_built_in
 
@@ -91,6 +91,18 @@ class RepCodeFactory(DjangoModelFactory):
         model = RepCode
 
 
+class ClickDailyFactory(DjangoModelFactory):
+    """A code's click count for one UTC day, as the click drain keeps it."""
+
+    rep_code = factory.SubFactory(RepCodeFactory)
+    advocate = factory.LazyAttribute(lambda o: o.rep_code.advocate)
+    day = factory.LazyFunction(lambda: timezone.now().date())
+    clicks = 1
+
+    class Meta:
+        model = ClickDaily
+
+
 class StoreFactory(DjangoModelFactory):
     """A shop on the REST API, serving every programme unless given `programmes`."""
 
@@ -147,15 +159,17 @@ def received_ago(commission, elapsed):
     return commission
 
 
-def sale(rep_code, external_id: str, gross: int, placed_at=None):
-    """A EUR sale made with `rep_code`, recorded as the API records one (so it earns a pending
-    commission and its ledger entry); each external id is its own shopper. With `placed_at` in
-    the past the order is taken as received then too (its hold has run as long)."""
+def sale(rep_code, external_id: str, gross: int, placed_at=None, *, discount: int = 0):
+    """A sale made with `rep_code` in its programme's currency, recorded as the API records one
+    (so it earns a pending commission and its ledger entry); each external id is its own
+    shopper. With `placed_at` in the past the order is taken as received then too (its hold has
+    run as long)."""
     result = order_ingest(
         source="api",
         external_id=external_id,
-        currency="EUR",
+        currency=rep_code.advocate.programme.currency,
         gross_amount=gross,
+        discount_amount=discount,
         code=rep_code.code,
         shopper_email=f"{external_id}@shopper.example",
         placed_at=placed_at,

@@ -20,6 +20,7 @@ from tests.pg.cluster import Cluster
 # `prod`: gunicorn, Celery worker and beat on their own PostgreSQL and Redis).
 DEFAULT_ARGS = [
     *("-m", "not slow", "tests/pg", "tests/referrals/services"),
+    "tests/referrals/reports/test_selectors.py",
     "tests/prod/test_run_prod.py",
 ]
 
