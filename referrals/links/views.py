@@ -61,9 +61,7 @@ def referral_redirect(request, code: str):
         referrer=request.META.get("HTTP_REFERER", ""),
     )
     if redirect.wait:
-        response = render(
-            request, "429.html", {"wait": wait_in_words(redirect.wait)}, status=429
-        )
+        response = render(request, "429.html", {"wait": wait_in_words(redirect.wait)}, status=429)
         response["Retry-After"] = str(redirect.wait)
         return response
     target = redirect.target

@@ -98,5 +98,8 @@ def test_a_second_seed_leaves_the_same_commissions_ready_for_review():
     _seed()
     first = set(commissions_ready_for_review(Commission.objects.all()).values_list("pk", flat=True))
     _seed()
-    second = set(commissions_ready_for_review(Commission.objects.all()).values_list("pk", flat=True))
-    assert first == second and len(first) == 3
+    second = set(
+        commissions_ready_for_review(Commission.objects.all()).values_list("pk", flat=True)
+    )
+    assert first == second
+    assert len(first) == 3

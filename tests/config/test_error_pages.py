@@ -6,7 +6,6 @@ import pytest
 from django.test import Client
 
 from referrals import ratelimit
-
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -3,7 +3,7 @@ on, not the default 8000 (SITE_URL is handed to seed_demo and runserver)."""
 
 import os
 import shutil
-import subprocess  # nosec B404: runs make in dry-run mode on our own Makefile
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -19,7 +19,7 @@ def _dry_run(*args: str, site_url: str | None = None) -> list[str]:
     if site_url:
         env["SITE_URL"] = site_url
     # -n prints the commands without running them; -o skips the venv install step.
-    result = subprocess.run(  # nosec B603
+    result = subprocess.run(  # noqa: S603 (make with our own fixed arguments)
         [make, "-n", "-o", ".venv/.installed", "run", *args],
         cwd=ROOT,
         env=env,
