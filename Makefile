@@ -4,6 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 HOST ?= 127.0.0.1
+# The demo's public address (share links, QR codes, emails, the printed logins): where `make run`
+# serves, unless SITE_URL is set. A wildcard host is shown as loopback, which browsers open.
+DEMO_SITE_URL := $(or $(SITE_URL),http://$(if $(filter 0.0.0.0,$(HOST)),127.0.0.1,$(HOST)):$(PORT))
 
 .DEFAULT_GOAL := help
 .PHONY: help install install-test install-prod system-deps demo run test test-pg lint format clean \
@@ -44,10 +47,10 @@ system-deps: ## Install Debian's chromium, postgresql, redis-server and wrk if m
 
 demo: install ## Migrate and load the demo data (idempotent)
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_demo
+	SITE_URL=$(DEMO_SITE_URL) $(PY) manage.py seed_demo
 
 run: demo ## Install, migrate, seed, and serve on $(HOST):$(PORT)
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	SITE_URL=$(DEMO_SITE_URL) $(PY) manage.py runserver $(HOST):$(PORT)
 
 # PostgreSQL and Redis on loopback, data under var/services (ops/services.py). Ports: 54329 and
 # 63799, or PG_PORT=/REDIS_PORT= once (remembered); `python -m ops.services env` prints the URLs.

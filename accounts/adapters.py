@@ -1,4 +1,5 @@
 from allauth.account.adapter import DefaultAccountAdapter
+from django.urls import reverse
 
 from kernel.client_ip import client_ip
 
@@ -12,6 +13,14 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def is_open_for_signup(self, request):
         return True
+
+    def get_login_redirect_url(self, request):
+        """Where a login lands when it names no `?next=` (allauth lets that one win before
+        asking here): staff who may open the Wagtail admin go to it, advocates to their
+        dashboard (LOGIN_REDIRECT_URL)."""
+        if request.user.has_perm("wagtailadmin.access_admin"):
+            return reverse("wagtailadmin_home")
+        return super().get_login_redirect_url(request)
 
     def send_notification_mail(self, template_prefix, user, context=None, email=None):
         """Called by allauth after a security-relevant change (ACCOUNT_EMAIL_NOTIFICATIONS).

@@ -247,6 +247,9 @@ WAGTAIL_GRAVATAR_PROVIDER_URL = None
 # Security
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
+# https://docs.djangoproject.com/en/5.2/ref/settings/#csrf-failure-view
+# Our own page: Django's default one is styled inline, which our CSP blocks.
+CSRF_FAILURE_VIEW = "config.views.csrf_failure"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"

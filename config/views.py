@@ -13,3 +13,10 @@ def server_error(request):
     from django.template import loader
 
     return HttpResponseServerError(loader.get_template("500.html").render())
+
+
+def csrf_failure(request, reason=""):
+    """CSRF_FAILURE_VIEW: our own page for a form whose CSRF check failed (an expired or
+    missing token, usually a page left open too long), instead of Django's, whose inline
+    styles our Content Security Policy blocks. `reason` is for logs, not for people."""
+    return render(request, "403_csrf.html", status=403)

@@ -9,6 +9,7 @@ from django.shortcuts import render
 from django.utils.http import http_date
 from django.views.decorators.http import require_http_methods
 
+from kernel.durations import wait_in_words
 from referrals import ratelimit
 from referrals.conf import app_settings
 from referrals.links.cookies import set_referral_cookie, visitor_id_mint, visitor_id_verify
@@ -60,7 +61,7 @@ def referral_redirect(request, code: str):
         referrer=request.META.get("HTTP_REFERER", ""),
     )
     if redirect.wait:
-        response = render(request, "429.html", {"retry_after": redirect.wait}, status=429)
+        response = render(request, "429.html", {"wait": wait_in_words(redirect.wait)}, status=429)
         response["Retry-After"] = str(redirect.wait)
         return response
     target = redirect.target

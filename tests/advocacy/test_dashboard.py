@@ -170,3 +170,31 @@ class TestQrDownload:
         response = client.get(reverse("qr_download", kwargs={"code": rep_code.code}))
         assert response.status_code == 302
         assert response["Location"].startswith(reverse("account_login"))
+
+
+def test_dashboard_headlines_the_vanity_code_over_an_older_random_one(client, login, rep_code):
+    vanity = RepCodeFactory(advocate=rep_code.advocate, code="ANNA20", is_vanity=True)
+    sale(rep_code, "through-the-random-code", 5000)
+    login(rep_code.advocate.user)
+    response = client.get(reverse("dashboard"))
+    assert response.context["primary"] == vanity
+    assert 'id="rep-code">ANNA20<' in response.text
+    assert "https://streetteam.test/r/ANNA20" in response.text
+
+
+def test_without_a_vanity_code_the_dashboard_headlines_the_most_used_code(client, login, rep_code):
+    busier = RepCodeFactory(advocate=rep_code.advocate)
+    sale(rep_code, "older-code-1", 5000)
+    sale(busier, "newer-code-1", 5000)
+    sale(busier, "newer-code-2", 5000)
+    login(rep_code.advocate.user)
+    response = client.get(reverse("dashboard"))
+    assert response.context["primary"] == busier
+
+
+def test_a_deactivated_vanity_code_is_never_headlined(client, login, rep_code):
+    RepCodeFactory(advocate=rep_code.advocate, code="GONE20", is_vanity=True, is_active=False)
+    login(rep_code.advocate.user)
+    response = client.get(reverse("dashboard"))
+    assert response.context["primary"] == rep_code
+    assert "GONE20" not in response.text

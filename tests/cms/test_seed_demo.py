@@ -71,3 +71,35 @@ def test_seeded_commissions_past_their_hold_are_approved():
     _seed()
     statuses = set(Commission.objects.values_list("status", flat=True))
     assert statuses == {"approved", "pending"}
+
+
+def test_seeded_demo_leaves_commissions_past_their_hold_ready_for_review():
+    """So bulk approve can be tried at once: big commissions (above the €25.00 auto-approve
+    limit) whose hold has ended stay pending in the managers' queue."""
+    from referrals.models import Commission
+    from referrals.selectors import commissions_ready_for_review
+
+    output = _seed()
+    ready = commissions_ready_for_review(Commission.objects.all())
+    assert set(ready.values_list("order__external_id", flat=True)) == {
+        "demo-1009",
+        "demo-1010",
+        "demo-1011",
+    }
+    assert {c.advocate.user.email for c in ready} == {"anna@example.com", "ben@example.com"}
+    assert all(c.amount > 2500 for c in ready)
+    assert "/admin/commissions/?ready=true (3 commissions past their hold)" in output
+
+
+def test_a_second_seed_leaves_the_same_commissions_ready_for_review():
+    from referrals.models import Commission
+    from referrals.selectors import commissions_ready_for_review
+
+    _seed()
+    first = set(commissions_ready_for_review(Commission.objects.all()).values_list("pk", flat=True))
+    _seed()
+    second = set(
+        commissions_ready_for_review(Commission.objects.all()).values_list("pk", flat=True)
+    )
+    assert first == second
+    assert len(first) == 3

@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.db.models import F
 from django.test.utils import override_settings
+from django.urls import reverse
 from django.utils import timezone
 from wagtail.models import Page, Site
 
@@ -40,6 +41,11 @@ DEMO_ORDERS = [
     ("demo-1006", 12, "ben@example.com", 12900, "code"),
     ("demo-1007", 6, "anna@example.com", 14300, "code"),
     ("demo-1008", 2, "anna@example.com", 8400, "code"),
+    # Big baskets whose hold has ended: their commissions are above the programme's auto-approve
+    # limit (€25.00), so they wait in the managers' queue, ready for review (bulk approve).
+    ("demo-1009", 40, "anna@example.com", 34900, "code"),
+    ("demo-1010", 37, "ben@example.com", 42900, "code"),
+    ("demo-1011", 34, "anna@example.com", 31900, "code"),
 ]
 
 
@@ -70,10 +76,11 @@ class Command(BaseCommand):
         self._clicks(anna_advocate, 46)
         self._clicks(ben_advocate, 17)
         self._orders(programme)
-        # Old demo orders are past their hold: approve them as the hourly task would.
-        commissions_release_held()
+        # Old demo orders are past their hold: approve them as the hourly task would (the big
+        # ones stay pending, ready for a manager's review).
+        released = commissions_release_held()
         if not options["quiet"]:
-            self._report(manager, anna_advocate, ben_advocate)
+            self._report(manager, anna_advocate, ben_advocate, released["awaiting_review"])
 
     def _home_page(self) -> HomePage:
         home = HomePage.objects.first()
@@ -267,7 +274,7 @@ class Command(BaseCommand):
                     hold_until=F("hold_until") - timedelta(days=days_ago)
                 )
 
-    def _report(self, manager, anna, ben) -> None:
+    def _report(self, manager, anna, ben, awaiting_review: int) -> None:
         site = settings.SITE_URL
         out = self.stdout
         out.write(self.style.SUCCESS("Demo data is ready."))
@@ -281,4 +288,8 @@ class Command(BaseCommand):
         out.write("")
         out.write(f"  Try a referral link:  {site}/r/{VANITY_CODE}")
         out.write(f"  Advocate dashboard:   {site}/dashboard/")
+        out.write(
+            f"  Ready for review:     {site}{reverse('commissions:index')}?ready=true "
+            f"({awaiting_review} commissions past their hold)"
+        )
         out.write(f"  Sandbox store:        {site}/shop/")
