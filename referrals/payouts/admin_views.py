@@ -23,6 +23,7 @@ from kernel.money import format_money
 from referrals.audit_log import audit_log_url
 from referrals.models import Payout, PayoutBatch
 from referrals.payouts import selectors
+from referrals.payouts.bank_csv import BANK_FILE_FORMATS, bank_file_summaries
 from referrals.payouts.destination import destination_fixed, destination_now
 from referrals.payouts.forms import (
     PayoutBatchApproveForm,
@@ -135,6 +136,20 @@ class PayoutBatchBuildView(WagtailAdminTemplateMixin, FormView):
         return redirect("payouts:inspect", batch.pk)
 
 
+# Audit data of a batch and its payouts that are amounts in minor units of the batch's currency.
+AUDIT_MONEY_KEYS = ("total", "amount")
+
+
+def audit_data_in_money(data: dict, currency: str) -> str:
+    """An audit row's data for the batch's history, amounts as money: "total: €30.08"."""
+    parts = []
+    for key, value in (data or {}).items():
+        if key in AUDIT_MONEY_KEYS and isinstance(value, int):
+            value = format_money(value, currency)
+        parts.append(f"{key}: {value}")
+    return ", ".join(parts)
+
+
 @dataclass(frozen=True)
 class PayoutRow:
     payout: Payout
@@ -229,7 +244,16 @@ class PayoutBatchReviewView(InspectView):
             cancel_form=cancel_form or PayoutBatchCancelForm(),
             paid_form=PayoutMarkPaidForm(),
             failed_form=PayoutMarkFailedForm(),
-            events=selectors.audit_events_for_batch(batch.pk)[:20],
+            events=[
+                (event, audit_data_in_money(event.data, batch.currency))
+                for event in selectors.audit_events_for_batch(batch.pk)[:20]
+            ],
+            # The manual backend's files, each with what it carries and what it leaves out.
+            bank_files=(
+                bank_file_summaries(batch)
+                if is_manual and batch.status == status.EXECUTING and progress.pending
+                else []
+            ),
             audit_url=audit_log_url(batch=batch.pk),
             # A stripe_connect batch pays in the background: refresh while payouts are open.
             auto_refresh=batch.status == status.EXECUTING and not is_manual and progress.pending,
@@ -312,22 +336,27 @@ class PayoutBatchExecuteView(PayoutBatchReviewView):
 
 
 class PayoutBatchCsvView(View):
-    """The manual backend's export: the payouts still to pay, for a bank's or PayPal's bulk
-    upload. Holds full IBANs: the service checks the batch and audits; this writes the rows."""
+    """The manual backend's export: the payouts still to pay, as our generic bank CSV or as
+    PayPal Payouts' or Wise's batch file (`?file=paypal|wise`). Holds full IBANs and emails:
+    the service checks the batch and the file and audits; this writes the rows."""
 
     http_method_names = ["get"]
 
     def get(self, request, pk):
         require_permission(request, APPROVE_PERMISSION)
         batch = get_object_or_404(PayoutBatch, pk=pk)
+        file_format = request.GET.get("file", "generic")
         try:
-            rows = payout_batch_csv_export(batch_id=batch.pk, actor=request.user)
+            rows = payout_batch_csv_export(
+                batch_id=batch.pk, actor=request.user, file_format=file_format
+            )
         except ServiceError as exc:
             messages.error(request, exc.message)
             return redirect("payouts:inspect", batch.pk)
+        suffix = BANK_FILE_FORMATS[file_format].suffix
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = (
-            f'attachment; filename="payout-batch-{batch.pk}-{batch.currency}.csv"'
+            f'attachment; filename="payout-batch-{batch.pk}-{batch.currency}{suffix}.csv"'
         )
         csv.writer(response).writerows(rows)
         return response
