@@ -8,6 +8,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.functional import cached_property
 from django.views import View
 from django.views.generic import FormView
@@ -61,6 +62,16 @@ def batch_state(batch: PayoutBatch) -> str:
 
 
 class PayoutBatchIndexView(ListingIndexView):
+    template_name = "referrals/admin/payout_batch_index.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        schedules = selectors.payout_schedules_next(today=timezone.localdate())
+        context["next_scheduled"] = [
+            item.sentence(several=len(schedules) > 1) for item in schedules
+        ]
+        return context
+
     @cached_property
     def header_buttons(self):
         buttons = list(super().header_buttons)
