@@ -61,6 +61,13 @@ def batch_state(batch: PayoutBatch) -> str:
     return batch.get_status_display()
 
 
+def batch_builder(batch: PayoutBatch) -> str:
+    """Who built the batch: a manager's email, or the programme's payout schedule."""
+    if batch.created_by_id is not None:
+        return batch.created_by.email
+    return "The payout schedule" if batch.scheduled_for else ""
+
+
 class PayoutBatchIndexView(ListingIndexView):
     template_name = "referrals/admin/payout_batch_index.html"
 

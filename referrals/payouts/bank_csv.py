@@ -119,7 +119,7 @@ def _wise_row(payout: Payout) -> list:
 def _paypal_misfit(payout: Payout) -> str:
     """Why a payout is not in the PayPal file, or "" when it is."""
     if payout.destination_method == Advocate.PayoutMethod.BANK:
-        return "paid by bank transfer (they are in the Wise file)"
+        return "paid by bank transfer, in the Wise file"
     if payout.destination_method != Advocate.PayoutMethod.PAYPAL or not (
         payout.destination_account
     ):
@@ -130,7 +130,7 @@ def _paypal_misfit(payout: Payout) -> str:
 def _wise_misfit(payout: Payout) -> str:
     """Why a payout is not in the Wise file, or "" when it is."""
     if payout.destination_method == Advocate.PayoutMethod.PAYPAL:
-        return "paid by PayPal (they are in the PayPal file)"
+        return "paid by PayPal, in the PayPal file"
     if payout.destination_method != Advocate.PayoutMethod.BANK or not payout.destination_account:
         return "without an IBAN"
     return ""
@@ -169,8 +169,13 @@ class BankFileSummary:
     left_out: dict = field(default_factory=dict)  # reason -> [payouts, amount]
 
     def sentence(self) -> str:
-        """ "2 payouts, €45.00. Left out: 1 payout paid by bank transfer (…) (€12.00)." """
-        carried = f"{plural(self.count, 'payout')}, {format_money(self.amount, self.currency)}."
+        """ "2 payouts, €45.00. Left out: 1 payout paid by bank transfer, in the Wise file
+        (€12.00)." """
+        carried = (
+            f"{plural(self.count, 'payout')}, {format_money(self.amount, self.currency)}."
+            if self.count
+            else "No payout fits this file."
+        )
         if not self.left_out:
             return carried
         parts = [

@@ -199,12 +199,12 @@ def test_each_file_says_what_it_carries_and_what_it_leaves_out(eur_batch):
 
     assert summaries["generic"].sentence() == "4 payouts, €53.63."
     assert summaries["paypal"].sentence() == (
-        "2 payouts, €19.55. Left out: 1 payout paid by bank transfer (they are in the Wise "
-        "file) (€30.08); 1 payout without a PayPal email (€4.00)."
+        "2 payouts, €19.55. Left out: 1 payout paid by bank transfer, in the Wise file "
+        "(€30.08); 1 payout without a PayPal email (€4.00)."
     )
     assert summaries["wise"].sentence() == (
-        "1 payout, €30.08. Left out: 2 payouts paid by PayPal (they are in the PayPal file) "
-        "(€19.55); 1 payout without an IBAN (€4.00)."
+        "1 payout, €30.08. Left out: 2 payouts paid by PayPal, in the PayPal file (€19.55); "
+        "1 payout without an IBAN (€4.00)."
     )
 
 
@@ -219,6 +219,19 @@ def test_held_payouts_are_named_as_left_out_of_every_file(eur_batch):
     assert summaries["paypal"].left_out[held] == (1, 1250)
     assert summaries["paypal"].count == 1
     assert summaries["wise"].left_out[held] == (1, 1250)
+
+
+def test_a_file_nothing_fits_says_so(manager):
+    programme = ProgrammeFactory(currency="EUR")
+    credited(member(programme, "eve@example.com", "Eve", "Lo", "bank", iban=IBAN), 2000)
+    batch = released(programme, manager)
+
+    paypal = next(s for s in bank_file_summaries(batch) if s.format.key == "paypal")
+
+    assert paypal.sentence() == (
+        "No payout fits this file. Left out: 1 payout paid by bank transfer, in the Wise file "
+        "(€20.00)."
+    )
 
 
 def test_the_export_is_audited_with_its_file_and_how_many_payouts_it_carries(eur_batch, manager):

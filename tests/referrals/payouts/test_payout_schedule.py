@@ -221,3 +221,16 @@ def test_without_a_schedule_the_listing_says_batches_are_built_by_hand(client, m
     page = client.get(reverse("payouts:index")).content.decode()
 
     assert "No programme has a payout schedule" in page
+
+
+def test_a_scheduled_batch_is_shown_as_built_by_the_schedule(client, manager):
+    client.force_login(manager)
+    programme = with_money(weekly_on_mondays())
+    [batch] = payouts.payout_schedule_run(day=MONDAY)
+
+    listing = client.get(reverse("payouts:index")).content.decode()
+    review = client.get(reverse("payouts:inspect", args=[batch.pk])).content.decode()
+
+    assert programme.batches.get() == batch
+    assert "The payout schedule" in listing
+    assert " by the payout schedule" in review
