@@ -234,3 +234,4 @@ def test_a_scheduled_batch_is_shown_as_built_by_the_schedule(client, manager):
     assert programme.batches.get() == batch
     assert "The payout schedule" in listing
     assert " by the payout schedule" in review
+    assert "<td>The payout schedule</td>" in review.split('id="history-heading"')[1]
