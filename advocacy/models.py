@@ -22,6 +22,23 @@ class RewardKind(models.TextChoices):
     FIXED = "fixed", "Fixed amount"
 
 
+class PayoutSchedule(models.TextChoices):
+    OFF = "off", "Off: managers build batches themselves"
+    WEEKLY = "weekly", "Weekly"
+    MONTHLY = "monthly", "Monthly"
+
+
+WEEKDAYS = [
+    (0, "Monday"),
+    (1, "Tuesday"),
+    (2, "Wednesday"),
+    (3, "Thursday"),
+    (4, "Friday"),
+    (5, "Saturday"),
+    (6, "Sunday"),
+]
+
+
 class Programme(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
@@ -112,6 +129,40 @@ class Programme(models.Model):
             "site's default (STREETTEAM_PAYOUT_DUAL_APPROVAL_ABOVE, 50000 unless changed)."
         ),
     )
+    # The payout schedule: a draft batch built on a fixed day for managers to approve. Days of
+    # the month stop at 28 so every month has the day (no batch silently skipped in February).
+    payout_schedule = models.CharField(
+        "payout schedule",
+        max_length=8,
+        choices=PayoutSchedule.choices,
+        default=PayoutSchedule.OFF,
+        help_text=(
+            "Build a draft payout batch on a fixed day. Managers still review and approve every "
+            "batch: nothing is paid without their approval."
+        ),
+    )
+    payout_schedule_weekday = models.PositiveSmallIntegerField(
+        "weekday of the weekly batch",
+        choices=WEEKDAYS,
+        default=0,
+        help_text="For a weekly schedule: the day of the week the batch is built.",
+    )
+    payout_schedule_day = models.PositiveSmallIntegerField(
+        "day of the monthly batch",
+        default=1,
+        validators=[MinValueValidator(1), MaxValueValidator(28)],
+        help_text="For a monthly schedule: the day of the month the batch is built, 1 to 28.",
+    )
+    payout_schedule_backend = models.CharField(
+        "scheduled batches pay through",
+        max_length=20,
+        choices=[("manual", "Manual (CSV)"), ("stripe_connect", "Stripe Connect")],
+        default="manual",
+        help_text=(
+            "Manual: you pay from the batch's bank, PayPal or Wise file. Stripe Connect: "
+            "transfers to the advocates' connected accounts once the batch is approved."
+        ),
+    )
     landing_url = models.URLField(
         blank=True,
         help_text=(
@@ -139,6 +190,14 @@ class Programme(models.Model):
             models.CheckConstraint(
                 condition=Q(advocate_reward_percent__gte=0, advocate_reward_percent__lte=100),
                 name="programme_advocate_percent_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(payout_schedule_weekday__gte=0, payout_schedule_weekday__lte=6),
+                name="programme_payout_weekday_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(payout_schedule_day__gte=1, payout_schedule_day__lte=28),
+                name="programme_payout_day_range",
             ),
         ]
 

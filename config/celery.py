@@ -53,6 +53,12 @@ app.conf.beat_schedule = {
         "task": "referrals.tasks.payouts_recover_stuck",
         "schedule": crontab(minute="*/20"),
     },
+    # Draft payout batches for the programmes whose payout schedule falls today (managers still
+    # approve them); early, so they are waiting when the finance team starts its day.
+    "build-scheduled-payout-batches": {
+        "task": "referrals.tasks.payouts_build_scheduled",
+        "schedule": crontab(hour=5, minute=0),
+    },
     # Compare our orders, refunds and payouts with Stripe's records once a day, off-peak.
     "stripe-reconcile": {
         "task": "referrals.tasks.stripe_reconcile",

@@ -17,6 +17,7 @@ from accounts.models import User
 from advocacy.codes import random_code
 from advocacy.models import Advocate, Programme, RepCode, RewardKind
 from referrals.models import ApiKey, ClickDaily, Commission, Order, Store
+from referrals.services.ledger import ledger_write
 from referrals.services.orders import order_ingest
 from referrals.services.stores import store_built_in
 
@@ -177,3 +178,17 @@ def sale(rep_code, external_id: str, gross: int, placed_at=None, *, discount: in
     if placed_at is not None:
         received_ago(result.commission, timezone.now() - placed_at)
     return result
+
+
+def credited(advocate, amount: int, currency: str | None = None):
+    """An advocate with `amount` (minor units) more in their payable balance: a manual
+    adjustment, written through the ledger service as a manager's correction would be."""
+    ledger_write(
+        advocate_id=advocate.pk,
+        currency=currency or advocate.programme.currency,
+        kind="adjustment",
+        amount=amount,
+        reference=f"test-credit:{advocate.pk}:{amount}",
+        memo="Test credit",
+    )
+    return advocate

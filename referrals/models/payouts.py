@@ -50,12 +50,21 @@ class PayoutBatch(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
     second_approved_at = models.DateTimeField(null=True, blank=True)
+    # The day the programme's payout schedule built this batch for (None: a manager built it).
+    # Unique per programme, so the schedule builds at most one batch a period, however often
+    # its task runs or however many workers run it at once.
+    scheduled_for = models.DateField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = "payout batch"
         verbose_name_plural = "payout batches"
         ordering = ["-created_at"]
         permissions = [("approve_payoutbatch", "Can approve and execute payout batches")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["programme", "scheduled_for"], name="payoutbatch_once_per_schedule_day"
+            )
+        ]
 
     def __str__(self):
         return f"Batch {self.pk} ({self.currency}, {self.get_status_display()})"

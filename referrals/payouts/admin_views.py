@@ -8,6 +8,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.functional import cached_property
 from django.views import View
 from django.views.generic import FormView
@@ -23,6 +24,7 @@ from kernel.money import format_money
 from referrals.audit_log import audit_log_url
 from referrals.models import Payout, PayoutBatch
 from referrals.payouts import selectors
+from referrals.payouts.bank_csv import BANK_FILE_FORMATS, bank_file_summaries
 from referrals.payouts.destination import destination_fixed, destination_now
 from referrals.payouts.forms import (
     PayoutBatchApproveForm,
@@ -59,7 +61,24 @@ def batch_state(batch: PayoutBatch) -> str:
     return batch.get_status_display()
 
 
+def batch_builder(batch: PayoutBatch) -> str:
+    """Who built the batch: a manager's email, or the programme's payout schedule."""
+    if batch.created_by_id is not None:
+        return batch.created_by.email
+    return "The payout schedule" if batch.scheduled_for else ""
+
+
 class PayoutBatchIndexView(ListingIndexView):
+    template_name = "referrals/admin/payout_batch_index.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        schedules = selectors.payout_schedules_next(today=timezone.localdate())
+        context["next_scheduled"] = [
+            item.sentence(several=len(schedules) > 1) for item in schedules
+        ]
+        return context
+
     @cached_property
     def header_buttons(self):
         buttons = list(super().header_buttons)
@@ -133,6 +152,20 @@ class PayoutBatchBuildView(WagtailAdminTemplateMixin, FormView):
             + (f" {left_out}" if left_out else ""),
         )
         return redirect("payouts:inspect", batch.pk)
+
+
+# Audit data of a batch and its payouts that are amounts in minor units of the batch's currency.
+AUDIT_MONEY_KEYS = ("total", "amount")
+
+
+def audit_data_in_money(data: dict, currency: str) -> str:
+    """An audit row's data for the batch's history, amounts as money: "total: €30.08"."""
+    parts = []
+    for key, value in (data or {}).items():
+        if key in AUDIT_MONEY_KEYS and isinstance(value, int):
+            value = format_money(value, currency)
+        parts.append(f"{key}: {value}")
+    return ", ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -229,7 +262,16 @@ class PayoutBatchReviewView(InspectView):
             cancel_form=cancel_form or PayoutBatchCancelForm(),
             paid_form=PayoutMarkPaidForm(),
             failed_form=PayoutMarkFailedForm(),
-            events=selectors.audit_events_for_batch(batch.pk)[:20],
+            events=[
+                (event, audit_data_in_money(event.data, batch.currency))
+                for event in selectors.audit_events_for_batch(batch.pk)[:20]
+            ],
+            # The manual backend's files, each with what it carries and what it leaves out.
+            bank_files=(
+                bank_file_summaries(batch)
+                if is_manual and batch.status == status.EXECUTING and progress.pending
+                else []
+            ),
             audit_url=audit_log_url(batch=batch.pk),
             # A stripe_connect batch pays in the background: refresh while payouts are open.
             auto_refresh=batch.status == status.EXECUTING and not is_manual and progress.pending,
@@ -312,22 +354,27 @@ class PayoutBatchExecuteView(PayoutBatchReviewView):
 
 
 class PayoutBatchCsvView(View):
-    """The manual backend's export: the payouts still to pay, for a bank's or PayPal's bulk
-    upload. Holds full IBANs: the service checks the batch and audits; this writes the rows."""
+    """The manual backend's export: the payouts still to pay, as our generic bank CSV or as
+    PayPal Payouts' or Wise's batch file (`?file=paypal|wise`). Holds full IBANs and emails:
+    the service checks the batch and the file and audits; this writes the rows."""
 
     http_method_names = ["get"]
 
     def get(self, request, pk):
         require_permission(request, APPROVE_PERMISSION)
         batch = get_object_or_404(PayoutBatch, pk=pk)
+        file_format = request.GET.get("file", "generic")
         try:
-            rows = payout_batch_csv_export(batch_id=batch.pk, actor=request.user)
+            rows = payout_batch_csv_export(
+                batch_id=batch.pk, actor=request.user, file_format=file_format
+            )
         except ServiceError as exc:
             messages.error(request, exc.message)
             return redirect("payouts:inspect", batch.pk)
+        suffix = BANK_FILE_FORMATS[file_format].suffix
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = (
-            f'attachment; filename="payout-batch-{batch.pk}-{batch.currency}.csv"'
+            f'attachment; filename="payout-batch-{batch.pk}-{batch.currency}{suffix}.csv"'
         )
         csv.writer(response).writerows(rows)
         return response

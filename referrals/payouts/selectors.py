@@ -1,6 +1,7 @@
 """Reads for the payout screens: a batch's lines, its progress, its export rows and its history."""
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 from django.db.models import (
     Count,
@@ -11,8 +12,9 @@ from django.db.models import (
     QuerySet,
     Sum,
 )
+from django.utils import dateformat
 
-from advocacy.models import Advocate
+from advocacy.models import Advocate, PayoutSchedule, Programme
 from advocacy.payout_details import payout_details_summary
 from kernel.admin import plural
 from kernel.money import format_money
@@ -25,6 +27,7 @@ from referrals.models import (
     PayoutBatch,
 )
 from referrals.payouts.destination import destination_changed
+from referrals.payouts.schedule import next_schedule_day, schedule_description
 from referrals.selectors import SubqueryCount
 
 DESTINATION_CHANGED = "Payout details changed after approval"
@@ -178,3 +181,42 @@ def payout_batch_export(batch: PayoutBatch) -> QuerySet[Payout]:
         .select_related("advocate__user")
         .order_by("id")
     )
+
+
+@dataclass(frozen=True)
+class NextScheduledBatch:
+    programme: Programme
+    day: date
+    schedule: str  # "weekly, on Mondays"
+
+    def sentence(self, *, several: bool) -> str:
+        """ "Next scheduled batch: Monday 7 December (weekly, on Mondays)." (with the
+        programme's name when several programmes have a schedule)."""
+        name = f" of {self.programme}" if several else ""
+        when = dateformat.format(self.day, "l j F")
+        return f"Next scheduled batch{name}: {when} ({self.schedule})."
+
+
+def payout_schedules_next(*, today: date) -> list[NextScheduledBatch]:
+    """For every programme with a payout schedule (not a draft), the day it builds its next
+    batch: today when today's is still to build, else the next day it falls on. One query."""
+    programmes = (
+        Programme.objects.exclude(payout_schedule=PayoutSchedule.OFF)
+        .exclude(status=Programme.Status.DRAFT)
+        .annotate(
+            built_today=Exists(
+                PayoutBatch.objects.filter(programme=OuterRef("pk"), scheduled_for=today)
+            )
+        )
+        .order_by("name", "pk")
+    )
+    return [
+        NextScheduledBatch(
+            programme=programme,
+            day=next_schedule_day(
+                programme, today + timedelta(days=1) if programme.built_today else today
+            ),
+            schedule=schedule_description(programme),
+        )
+        for programme in programmes
+    ]

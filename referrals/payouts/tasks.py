@@ -35,6 +35,13 @@ def payouts_recover_stuck() -> dict:
     }
 
 
+@shared_task(name="referrals.tasks.payouts_build_scheduled", ignore_result=True)
+def payouts_build_scheduled() -> list[int]:
+    """Beat, daily: the draft batches of the programmes whose payout schedule falls today
+    (payouts.services.schedule); managers still approve them."""
+    return [batch.pk for batch in payouts.payout_schedule_run()]
+
+
 @shared_task(name="referrals.tasks.payout_email", ignore_result=True, **EMAIL_RETRY)
 def payout_email(payout_id: int, event: str) -> None:
     emails.payout_email(payout_id=payout_id, event=event)

@@ -48,7 +48,7 @@ class PayoutBatchViewSet(ReadOnlyModelViewSet):
         ),
         MoneyColumn("total_amount", label="Total"),
         Column("payout_count", label="Payouts", sort_key="payout_count"),
-        Column("created_by", label="Built by", accessor="created_by.email"),
+        Column("created_by", label="Built by", accessor=admin_views.batch_builder),
         DateColumn("created_at", label="Built", sort_key="created_at"),
     ]
     filterset_class = PayoutBatchFilterSet

@@ -19,7 +19,8 @@ again with the same key, which returns the same transfer instead of sending a se
 Split by job: `build` (the set-based batch build), `batches` (approve, cancel, execute),
 `payouts` (execute one payout, mark paid or failed, retry) and `transitions` (the only code that
 changes a payout's or a batch's status, with its audit row) and `recovery` (payouts stuck in
-processing, settled from what the backend says). Import from this package.
+processing, settled from what the backend says) and `schedule` (the payout schedule's daily
+build). Import from this package.
 """
 
 from referrals.payouts.services.batches import (
@@ -40,6 +41,7 @@ from referrals.payouts.services.payouts import (
     payout_retry,
 )
 from referrals.payouts.services.recovery import RecoveryReport, payout_recover_stuck
+from referrals.payouts.services.schedule import payout_schedule_run
 
 __all__ = [
     "APPROVE_PERMISSION",
@@ -56,5 +58,6 @@ __all__ = [
     "payout_mark_paid",
     "payout_recover_stuck",
     "payout_retry",
+    "payout_schedule_run",
     "RecoveryReport",
 ]

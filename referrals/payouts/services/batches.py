@@ -8,7 +8,7 @@ from kernel.errors import ServiceError
 from kernel.jobs import enqueue_on_commit
 from referrals.conf import app_settings
 from referrals.models import Payout, PayoutBatch
-from referrals.payouts.bank_csv import bank_csv_rows
+from referrals.payouts.bank_csv import BANK_FILE_FORMATS, bank_file_rows
 from referrals.payouts.destination import destination_sql
 from referrals.payouts.services.payouts import APPROVE_PERMISSION, _payout_hold, _payout_release
 from referrals.payouts.services.transitions import payout_batch_transition, payout_transition
@@ -115,13 +115,19 @@ def payout_batch_execute(*, batch_id: int, actor) -> PayoutBatch:
 
 
 @transaction.atomic
-def payout_batch_csv_export(*, batch_id: int, actor) -> list[list[str]]:
-    """The manual backend's bank file (`bank_csv.bank_csv_rows`: header first) for a batch that
-    was approved and released; it holds full IBANs, so it needs the payout permission and is
-    audited (`batch_exported`). A payout left out because its details changed after approval is
-    held (`_payout_hold`: audited, and its advocate told by email)."""
+def payout_batch_csv_export(
+    *, batch_id: int, actor, file_format: str = "generic"
+) -> list[list[str]]:
+    """A manual batch's bank file (`bank_csv.bank_file_rows`) for a batch that was approved and
+    released: our generic CSV (header first), PayPal Payouts' file (its PayPal payouts) or
+    Wise's (its bank payouts). It holds full IBANs or emails, so it needs the payout permission
+    and is audited (`batch_exported`, with the file and how many payouts it carries). A payout
+    left out because its details changed after approval is held (`_payout_hold`: audited, and
+    its advocate told by email)."""
     if not actor.has_perm(APPROVE_PERMISSION):
         raise ServiceError("permission_denied", "You don't have permission to export payouts.")
+    if file_format not in BANK_FILE_FORMATS:
+        raise ServiceError("file_format_invalid", f"Unknown payout file {file_format!r}.")
     batch = PayoutBatch.objects.get(pk=batch_id)
     if batch.backend != PayoutBatch.Backend.MANUAL or batch.status != PayoutBatch.Status.EXECUTING:
         raise ServiceError(
@@ -129,8 +135,9 @@ def payout_batch_csv_export(*, batch_id: int, actor) -> list[list[str]]:
             "The CSV is for manual batches that were approved and released.",
         )
     held = []
-    rows = bank_csv_rows(batch, held=held)
-    audit(actor=actor, action="batch_exported", obj=batch, payouts=len(rows) - 1)
+    rows = bank_file_rows(batch, file_format, held=held)
+    carried = len(rows) - (1 if BANK_FILE_FORMATS[file_format].header else 0)
+    audit(actor=actor, action="batch_exported", obj=batch, payouts=carried, file=file_format)
     for payout in held:  # left out of the file: audited and the advocate told, once each
         _payout_hold(payout)
     return rows

@@ -2,6 +2,8 @@
 becomes a payout, reserved by a `paid` ledger entry, in a fixed number of statements whatever
 the number of advocates (one data-modifying WITH on PostgreSQL, three statements elsewhere)."""
 
+from datetime import date
+
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -20,11 +22,17 @@ def _table(model) -> str:
 
 @transaction.atomic
 def payout_batch_build(
-    *, programme_id: int, actor=None, backend: str = PayoutBatch.Backend.MANUAL
+    *,
+    programme_id: int,
+    actor=None,
+    backend: str = PayoutBatch.Backend.MANUAL,
+    scheduled_for: date | None = None,
 ) -> PayoutBatch | None:
     """Gather every advocate's payable balance at or above the programme's threshold into a new
     batch; None when nobody qualifies. A fixed number of statements, whatever the number of
-    advocates."""
+    advocates. `scheduled_for`: the day of the programme's payout schedule this build is for
+    (no actor: the schedule built it); a second build for the same day raises IntegrityError
+    (`payoutbatch_once_per_schedule_day`)."""
     programme = Programme.objects.select_for_update().get(pk=programme_id)
     if backend not in PayoutBatch.Backend.values:
         raise ServiceError("backend_invalid", f"Unknown payout backend {backend!r}.")
@@ -32,7 +40,11 @@ def payout_batch_build(
     threshold = max(programme.payout_threshold, 1)
     now = timezone.now()
     batch = PayoutBatch.objects.create(
-        programme=programme, currency=currency, backend=backend, created_by=actor
+        programme=programme,
+        currency=currency,
+        backend=backend,
+        created_by=actor,
+        scheduled_for=scheduled_for,
     )
     ledger, commission, advocate = _table(LedgerEntry), _table(Commission), _table(Advocate)
     settled, settled_params = settled_commission_sql("c")
@@ -68,12 +80,15 @@ def payout_batch_build(
     batch.total_amount = total
     batch.payout_count = count
     batch.save(update_fields=["total_amount", "payout_count"])
+    schedule = {"scheduled_for": scheduled_for.isoformat()} if scheduled_for else {}
     audit(
         actor=actor,
         action="batch_built",
         obj=batch,
+        reason="Built by the programme's payout schedule." if scheduled_for else "",
         total=batch.total_amount,
         payouts=batch.payout_count,
+        **schedule,
     )
     return batch
 

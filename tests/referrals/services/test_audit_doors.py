@@ -171,7 +171,7 @@ def test_the_bank_file_export_returns_rows_and_audits_once(built, manager):
     assert header[0] == "payout_id"
     assert (row[0], row[-1]) == (payout.pk, f"Streetteam payout {payout.pk}")
     assert rows_about(built).count("batch_exported") == 1
-    assert AuditEvent.objects.get(action="batch_exported").data == {"payouts": 1}
+    assert AuditEvent.objects.get(action="batch_exported").data == {"payouts": 1, "file": "generic"}
 
 
 def test_only_a_manager_with_the_payout_permission_may_export_the_bank_file(built, manager):
