@@ -13,6 +13,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.http import urlencode
+from django.views.defaults import permission_denied
 from wagtail.admin.ui.tables import Column, DateColumn, RelatedObjectsColumn
 from wagtail.admin.views.generic import InspectView
 from wagtail.admin.widgets import HeaderButton
@@ -130,11 +131,12 @@ class AdvocateInspectView(InspectView):
         return context
 
     def post(self, request, *args, **kwargs):
-        if not self.can_change_status:
-            raise PermissionDenied
         form = self.status_form(request.POST)
-        if form is None:  # nothing may change from this status (an invitation)
-            raise PermissionDenied
+        if form is None:
+            # No permission, or nothing may change from this status (an invitation). A plain
+            # 403: Wagtail would turn PermissionDenied into a redirect that reads like success
+            # to a script or a double-submitted form.
+            return permission_denied(request, PermissionDenied())
         if form.is_valid():
             try:
                 advocate = advocate_status_change(
