@@ -70,6 +70,11 @@ class AdvocateInspectView(InspectView):
 
     template_name = "referrals/admin/advocate_inspect.html"
 
+    def get_fields(self):
+        # The template lays the page out itself; the generic field list would also carry the
+        # raw payout details (a full IBAN) into the context.
+        return []
+
     def get_object(self, queryset=None):
         advocate = super().get_object(queryset)
         # One query for the advocate, their user and programme.

@@ -162,3 +162,24 @@ def test_an_advocate_without_activity_shows_empty_states(client, manager, progra
     assert "No payouts yet." in html
     assert "No fraud signals" in html
     assert "<dt>Balance</dt><dd>€0.00</dd>" in html
+
+
+# Session, user, the advocate, codes, clicks, the figures (2), commissions, payouts, fraud
+# signals, the audit trail, and Wagtail's own: the same for 1 sale or 6.
+PAGE_QUERIES = 18
+
+
+@pytest.mark.parametrize("sales", [1, 6])
+def test_the_page_takes_the_same_number_of_queries_however_many_sales(
+    client, manager, programme, django_assert_num_queries, sales
+):
+    advocate = AdvocateFactory(programme=programme)
+    code = RepCodeFactory(advocate=advocate)
+    for index in range(sales):
+        result = sale(code, f"count-order-{index}", 1000)
+        FraudSignalFactory(order=result.order)
+        PayoutFactory(advocate=advocate)
+    client.get(reverse("advocates:inspect", args=[advocate.pk]))  # warm Wagtail's caches
+
+    with django_assert_num_queries(PAGE_QUERIES):
+        client.get(reverse("advocates:inspect", args=[advocate.pk]))
