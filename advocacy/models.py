@@ -269,6 +269,10 @@ class Advocate(models.Model):
         STRIPE_CONNECT = "stripe_connect", "Stripe Connect"
 
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    # Why a manager last changed the status (required to pause or ban), and when; the audit log
+    # keeps every change, these the latest one for the advocate's page.
+    status_reason = models.CharField(max_length=500, blank=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
     payout_method = models.CharField(max_length=20, choices=PayoutMethod.choices, blank=True)
     # Account holder, IBAN / PayPal email; what the manual backend's CSV needs. Never logged.
     payout_details = models.JSONField(default=dict, blank=True)

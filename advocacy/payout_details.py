@@ -8,7 +8,7 @@
 Pages and emails use `payout_details_summary`, never the raw JSON, so a full IBAN is never shown.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from advocacy.iban import mask_iban
 from advocacy.models import Advocate
@@ -54,3 +54,20 @@ def payout_details_summary(advocate: Advocate) -> PayoutDetailsSummary:
             stripe_connected=bool(account),
         )
     return PayoutDetailsSummary(method="", method_label="Not set up yet", destination="")
+
+
+def mask_email(email: str) -> str:
+    """ "anna.jones@example.com" -> "a•••@example.com": enough to recognise, not to use."""
+    local, _, domain = (email or "").rpartition("@")
+    if not local or not domain:
+        return "•••"
+    return f"{local[0]}•••@{domain}"
+
+
+def payout_details_masked(advocate: Advocate) -> PayoutDetailsSummary:
+    """The summary for other eyes than the advocate's (managers): the IBAN and the PayPal
+    address masked, the Stripe account shortened."""
+    summary = payout_details_summary(advocate)
+    if summary.method == Advocate.PayoutMethod.PAYPAL and summary.destination:
+        return replace(summary, destination=mask_email(summary.destination))
+    return summary

@@ -12,6 +12,7 @@ from advocacy.cache import targets_invalidate
 from advocacy.codes import normalise_code, random_code
 from advocacy.iban import validate_iban
 from advocacy.models import Advocate, Programme, RepCode
+from advocacy.signals import advocate_status_changed
 from advocacy.tasks import payout_details_changed_email
 from kernel.errors import ServiceError
 from kernel.money import CURRENCY_EXPONENTS
@@ -111,6 +112,77 @@ def repcode_deactivate(*, rep_code: RepCode) -> RepCode:
     rep_code.save(update_fields=["is_active"])
     targets_invalidate()
     return rep_code
+
+
+# What a manager may do to an advocate's status, and the status it leads to. A banned advocate
+# may be reactivated (a ban by mistake); an invited one has not joined yet, so there is nothing
+# to pause.
+STATUS_ACTIONS = {
+    "pause": Advocate.Status.PAUSED,
+    "ban": Advocate.Status.BANNED,
+    "reactivate": Advocate.Status.ACTIVE,
+}
+STATUS_ACTIONS_FROM = {
+    "pause": (Advocate.Status.ACTIVE,),
+    "ban": (Advocate.Status.ACTIVE, Advocate.Status.PAUSED),
+    "reactivate": (Advocate.Status.PAUSED, Advocate.Status.BANNED),
+}
+STATUS_REASON_MAX = 500
+_PAST = {"pause": "paused", "ban": "banned", "reactivate": "reactivated"}
+
+
+def advocate_status_actions(advocate: Advocate) -> list[str]:
+    """The status actions open to a manager for `advocate` now ("pause", "ban", "reactivate")."""
+    return [action for action, sources in STATUS_ACTIONS_FROM.items() if advocate.status in sources]
+
+
+@transaction.atomic
+def advocate_status_change(*, advocate_id: int, action: str, reason: str, actor) -> Advocate:
+    """Pause, ban or reactivate an advocate; a reason is required to pause or ban.
+
+    What the status does is decided elsewhere and unchanged here: a paused or banned advocate's
+    new orders earn nothing (flagged "advocate not active"), payout batches leave them out and
+    payouts already built are refused. Money already earned stays in their ledger. The change is
+    audited (by referrals, listening to `advocate_status_changed`) in the same transaction.
+    """
+    if action not in STATUS_ACTIONS:
+        raise ServiceError("status_action_invalid", "Choose what to do.", field="action")
+    reason = " ".join((reason or "").split())
+    if action != "reactivate" and not reason:
+        raise ServiceError(
+            "status_reason_missing",
+            f"Say why you {action} this advocate: the reason is kept in the audit log.",
+            field="reason",
+        )
+    if len(reason) > STATUS_REASON_MAX:
+        raise ServiceError(
+            "status_reason_too_long",
+            f"Use at most {STATUS_REASON_MAX} characters for the reason.",
+            field="reason",
+        )
+    advocate = Advocate.objects.select_for_update().get(pk=advocate_id)
+    if advocate.status not in STATUS_ACTIONS_FROM[action]:
+        raise ServiceError(
+            "status_transition_invalid",
+            f"This advocate is {advocate.get_status_display().lower()}: they can't be "
+            f"{_PAST[action]}.",
+            field="action",
+        )
+    before = advocate.status
+    advocate.status = STATUS_ACTIONS[action]
+    advocate.status_reason = reason
+    advocate.status_changed_at = timezone.now()
+    advocate.save(update_fields=["status", "status_reason", "status_changed_at"])
+    targets_invalidate()  # the advocate's codes are looked up with their status
+    advocate_status_changed.send(
+        sender=Advocate,
+        advocate=advocate,
+        actor=actor,
+        before=before,
+        after=advocate.status,
+        reason=reason,
+    )
+    return advocate
 
 
 @transaction.atomic

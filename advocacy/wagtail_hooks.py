@@ -10,7 +10,6 @@ The shared building blocks (`RestrictedPermissionPolicy`, `RestrictedModelViewSe
 
 from django import forms
 from django.db.models import Count, Q
-from django.urls import reverse
 from django.utils.functional import cached_property
 from django_filters import BooleanFilter, ModelChoiceFilter
 from wagtail import hooks
@@ -18,13 +17,13 @@ from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.forms.choosers import BaseFilterForm
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel, ObjectList
-from wagtail.admin.ui.tables import BooleanColumn, Column, DateColumn, RelatedObjectsColumn
-from wagtail.admin.views.generic import CreateView, InspectView
+from wagtail.admin.ui.tables import BooleanColumn, Column, DateColumn
+from wagtail.admin.views.generic import CreateView
 from wagtail.admin.viewsets.chooser import ChooserViewSet
 from wagtail.admin.viewsets.model import ModelViewSetGroup
-from wagtail.admin.widgets import BooleanRadioSelect, HeaderButton
+from wagtail.admin.widgets import BooleanRadioSelect
 from wagtail.log_actions import log
-from wagtail.permissions import policy_registry, register_permission_policy
+from wagtail.permissions import register_permission_policy
 
 from advocacy.codes import normalise_code
 from advocacy.models import Advocate, Programme, RepCode
@@ -126,7 +125,7 @@ class ProgrammeViewSet(RestrictedModelViewSet):
 
 
 # ------------------------------------------------------------------------------
-# Advocates
+# Advocates (their listing and page: referrals.admin_advocates)
 
 
 def advocate_search_q(query: str) -> Q:
@@ -137,73 +136,6 @@ def advocate_search_q(query: str) -> Q:
         | Q(user__last_name__icontains=query)
         | Q(codes__code__icontains=query)
     )
-
-
-class AdvocateInspectView(InspectView):
-    def get_user_display_value(self):
-        user = self.object.user
-        name = user.get_full_name()
-        return f"{name} <{user.email}>" if name else user.email
-
-    def get_codes_display_value(self):
-        codes = []
-        for rep in self.object.codes.all():
-            notes = [rep.channel] if rep.channel else []
-            notes.append("vanity" if rep.is_vanity else "random")
-            if not rep.is_active:
-                notes.append("deactivated")
-            codes.append(f"{rep.code} ({', '.join(notes)})")
-        return ", ".join(codes) or "-"
-
-    def get_field_label(self, field_name, field):
-        if field_name == "codes":
-            return "Rep codes"
-        return super().get_field_label(field_name, field)
-
-    @cached_property
-    def header_buttons(self):
-        buttons = list(super().header_buttons)
-        if policy_registry.get_by_type(RepCode).user_has_permission(self.request.user, "add"):
-            url = reverse(rep_code_viewset.get_url_name("add")) + f"?advocate={self.object.pk}"
-            buttons.append(HeaderButton("Add a vanity code", url=url, icon_name="tag"))
-        return buttons
-
-
-class AdvocateViewSet(RestrictedModelViewSet):
-    model = Advocate
-    name = "advocates"
-    icon = "user"
-    menu_label = "Advocates"
-    list_display = [
-        "user__email",
-        Column("first_name", label="First name", accessor="user.first_name"),
-        "programme",
-        "status",
-        DateColumn("joined_at", label="Joined", sort_key="joined_at"),
-        RelatedObjectsColumn("codes", label="Codes"),
-    ]
-    column_labels = {"user__email": "Email"}
-    list_filter = ["programme", "status"]
-    search_fields = ["user__email", "user__first_name", "user__last_name", "codes__code"]
-    list_select_related = ("user", "programme")
-    list_prefetch_related = ("codes",)
-    inspect_view_enabled = True
-    inspect_view_class = AdvocateInspectView
-    # Payout details stay out of the admin's pages: they are the advocate's to see and change.
-    inspect_view_fields = [
-        "user",
-        "programme",
-        "status",
-        "joined_at",
-        "terms_accepted_at",
-        "created_at",
-        "codes",
-    ]
-    panels = [
-        FieldPanel("user", read_only=True),
-        FieldPanel("programme", read_only=True),
-        FieldPanel("status"),
-    ]
 
 
 class AdvocateChooserFilterForm(BaseFilterForm):
@@ -346,6 +278,8 @@ class RepCodeViewSet(RestrictedModelViewSet):
 # ------------------------------------------------------------------------------
 # Registration
 
+PROGRAMMES_MENU_HOOK = "register_programmes_menu_item"
+
 rep_code_viewset = RepCodeViewSet()
 
 
@@ -353,7 +287,10 @@ class ProgrammesGroup(ModelViewSetGroup):
     menu_label = "Programmes"
     menu_icon = "group"
     menu_order = 200
-    items = (ProgrammeViewSet(), AdvocateViewSet(), rep_code_viewset)
+    # The advocates' pages show referral money, so they live in referrals (decision 0002) and
+    # join this menu through the hook (referrals.admin_advocates).
+    submenu_hook = PROGRAMMES_MENU_HOOK
+    items = (ProgrammeViewSet(), rep_code_viewset)
 
 
 @hooks.register("register_admin_viewset")

@@ -22,6 +22,7 @@ from referrals.models import (
 from referrals.payouts import selectors as payout_selectors
 
 AUDIT_OBJECT_TYPES = [
+    ("advocate", "Advocate"),
     ("commission", "Commission"),
     ("order", "Order"),
     ("payoutbatch", "Payout batch"),
@@ -33,6 +34,7 @@ AUDIT_OBJECT_TYPES = [
 
 
 _AUDIT_OBJECT_URLS = {
+    "advocate": "advocates:inspect",
     "webhookevent": "stripe_events:inspect",
     "commission": "commissions:inspect",
     "order": "orders:inspect",

@@ -8,11 +8,33 @@ from wagtail.signals import page_published, page_unpublished
 
 from advocacy.cache import targets_invalidate, targets_invalidate_after_save
 from advocacy.models import Advocate, Programme, RepCode
+from advocacy.signals import advocate_status_changed
 from referrals.api.keys import api_key_forget_if_cached
 from referrals.links.cookies import referral_from_request
 from referrals.models import ApiKey, Store
 from referrals.services.accounts import account_bind_referral
+from referrals.services.audit import audit
 from referrals.stripe.promotion_codes import stripe_mirror_after_save
+
+
+# A manager paused, banned or reactivated an advocate: one audit row, in the same transaction.
+@receiver(advocate_status_changed, dispatch_uid="referrals_audit_advocate_status")
+def audit_advocate_status(sender, advocate, actor, before, after, reason, **kwargs):
+    audit(
+        actor=actor,
+        action=ADVOCATE_STATUS_ACTIONS[after],
+        obj=advocate,
+        reason=reason,
+        before=before,
+        after=after,
+    )
+
+
+ADVOCATE_STATUS_ACTIONS = {
+    Advocate.Status.PAUSED: "advocate_paused",
+    Advocate.Status.BANNED: "advocate_banned",
+    Advocate.Status.ACTIVE: "advocate_reactivated",
+}
 
 
 @receiver(user_signed_up, dispatch_uid="referrals_bind_signup")

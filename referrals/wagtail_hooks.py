@@ -42,6 +42,7 @@ from kernel.admin import (
 )
 from kernel.money import format_money
 from referrals import admin_views, selectors
+from referrals.admin_advocates import AdvocateViewSet
 from referrals.api.wagtail_hooks import ApiKeyViewSet, StoreViewSet
 from referrals.audit_log import AuditEventViewSet, audit_log_url
 from referrals.models import (
@@ -388,4 +389,4 @@ class ReferralsGroup(ModelViewSetGroup):
 
 @hooks.register("register_admin_viewset")
 def register_referral_viewsets():
-    return [ReferralsGroup(), PayoutBatchViewSet()]
+    return [ReferralsGroup(), PayoutBatchViewSet(), AdvocateViewSet()]  # Programmes menu

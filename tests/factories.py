@@ -16,7 +16,16 @@ from factory.django import DjangoModelFactory
 from accounts.models import User
 from advocacy.codes import random_code
 from advocacy.models import Advocate, Programme, RepCode, RewardKind
-from referrals.models import ApiKey, ClickDaily, Commission, Order, Store
+from referrals.models import (
+    ApiKey,
+    ClickDaily,
+    Commission,
+    FraudSignal,
+    Order,
+    Payout,
+    PayoutBatch,
+    Store,
+)
 from referrals.services.ledger import ledger_write
 from referrals.services.orders import order_ingest
 from referrals.services.stores import store_built_in
@@ -149,6 +158,41 @@ class OrderFactory(DjangoModelFactory):
 
     class Meta:
         model = Order
+
+
+class FraudSignalFactory(DjangoModelFactory):
+    kind = FraudSignal.Kind.SELF_REFERRAL
+    order = factory.SubFactory(OrderFactory)
+    advocate = factory.SelfAttribute("order.advocate")
+    detail = "The advocate referred their own order."
+
+    class Meta:
+        model = FraudSignal
+
+
+class PayoutBatchFactory(DjangoModelFactory):
+    programme = factory.SubFactory(ProgrammeFactory)
+    currency = factory.SelfAttribute("programme.currency")
+    status = PayoutBatch.Status.EXECUTING
+
+    class Meta:
+        model = PayoutBatch
+
+
+class PayoutFactory(DjangoModelFactory):
+    """A payout row as the payout services leave it (for pages that show payouts; no ledger
+    entries are written)."""
+
+    advocate = factory.SubFactory(AdvocateFactory)
+    batch = factory.SubFactory(
+        PayoutBatchFactory, programme=factory.SelfAttribute("..advocate.programme")
+    )
+    currency = factory.SelfAttribute("advocate.programme.currency")
+    amount = 1000
+    status = Payout.Status.PENDING
+
+    class Meta:
+        model = Payout
 
 
 def received_ago(commission, elapsed):

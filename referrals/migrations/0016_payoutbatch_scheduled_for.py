@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('advocacy', '0008_programme_payout_schedule'),
+        ('advocacy', '0009_programme_payout_schedule'),
         ('referrals', '0015_payout_destination'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

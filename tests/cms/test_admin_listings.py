@@ -322,7 +322,6 @@ def test_edit_pages_load(client, manager, rep_code):
 
     for url in (
         reverse("programmes:edit", args=[advocate.programme.pk]),
-        reverse("advocates:edit", args=[advocate.pk]),
         reverse("rep_codes:edit", args=[rep_code.pk]),
     ):
         assert client.get(url).status_code == 200, url
@@ -338,27 +337,21 @@ def test_advocate_chooser_searches_by_email(client, manager, advocate):
     assert other.user.email not in rows(response)
 
 
-def test_manager_edits_only_an_advocates_status(client, manager, advocate):
-    elsewhere = ProgrammeFactory()
+def test_advocates_have_no_generic_edit_form(client, manager, advocate):
+    # The status changes on the advocate's page, with a reason and an audit row
+    # (tests/advocacy/admin/test_advocate_status.py); nothing else is a manager's to edit.
+    response = client.post(f"/admin/advocates/edit/{advocate.pk}/", {"status": "paused"})
 
-    response = client.post(
-        reverse("advocates:edit", args=[advocate.pk]),
-        {"status": "paused", "programme": elsewhere.pk, "user": manager.pk},
-    )
-
-    assert response.status_code == 302
+    assert response.status_code == 404
     advocate.refresh_from_db()
-    assert advocate.status == Advocate.Status.PAUSED
-    assert advocate.programme != elsewhere
-    assert advocate.user != manager
+    assert advocate.status == Advocate.Status.ACTIVE
 
 
-def test_advocate_inspect_page_lists_codes_without_payout_details(client, manager, rep_code):
+def test_advocate_inspect_page_lists_codes(client, manager, rep_code):
     response = client.get(reverse("advocates:inspect", args=[rep_code.advocate.pk]))
 
     assert response.status_code == 200
     assert rep_code.code in rows(response)
-    assert "Payout details" not in rows(response)
     assert f"?advocate={rep_code.advocate.pk}" in rows(response)  # "Add a vanity code"
 
 

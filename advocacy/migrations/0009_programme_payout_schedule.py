@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('advocacy', '0007_programme_dual_approval_default_help'),
+        ('advocacy', '0008_advocate_status_reason'),
     ]
 
     operations = [
