@@ -104,7 +104,10 @@ def refund_rate_check(order: Order) -> FraudSignal | None:
     if my_refunded < REFUND_RATE_MIN_ORDERS:
         return None
     # my_refunded / my_orders >= FACTOR * all_refunded / all_orders, in integers.
-    if my_refunded * figures["all_orders"] < REFUND_RATE_FACTOR * figures["all_refunded"] * my_orders:
+    if (
+        my_refunded * figures["all_orders"]
+        < REFUND_RATE_FACTOR * figures["all_refunded"] * my_orders
+    ):
         return None
     already = FraudSignal.objects.filter(
         advocate_id=advocate_id, kind=FraudSignal.Kind.REFUND_RATE, resolved_at__isnull=True
@@ -191,7 +194,9 @@ def fraud_signal_credit(*, signal_id: int, actor, reason: str = "") -> Commissio
         order=order, advocate=advocate, hold_from=order.created_at
     )
     if commission is None:
-        raise ServiceError("nothing_earned", "The programme's reward on this order comes to nothing.")
+        raise ServiceError(
+            "nothing_earned", "The programme's reward on this order comes to nothing."
+        )
     if order.advocate_id is None:
         order.advocate = advocate
         order.save(update_fields=["advocate"])
@@ -206,16 +211,19 @@ def fraud_signal_credit(*, signal_id: int, actor, reason: str = "") -> Commissio
         "status": commission.status,
     }
     for each in [signal, *others.exclude(pk=signal.pk)]:
-        _resolve(each, actor=actor, resolution=FraudSignal.Resolution.CREDITED, reason=reason, **data)
+        _resolve(
+            each, actor=actor, resolution=FraudSignal.Resolution.CREDITED, reason=reason, **data
+        )
     return commission
 
 
 def credit_outcome(commission: Commission) -> str:
     """The sentence a manager reads after granting a commission on a flagged order."""
     amount = format_money(commission.amount, commission.currency)
+    who = commission.advocate.user.email
     if commission.status == Commission.Status.PENDING:
         return (
-            f"Granted {amount} to {commission.advocate.user.email}; it stays pending, on hold "
-            f"until {timezone.localtime(commission.hold_until):%d %b %Y}, then awaits approval."
+            f"Granted {amount} to {who}; it stays pending, on hold until "
+            f"{timezone.localtime(commission.hold_until):%d %b %Y}, then awaits approval."
         )
-    return f"Granted and {commission.get_status_display().lower()} {amount} to {commission.advocate.user.email}."
+    return f"Granted and {commission.get_status_display().lower()} {amount} to {who}."

@@ -95,14 +95,16 @@ def ledger_adjust(
     if isinstance(amount, bool) or not isinstance(amount, int) or amount == 0:
         raise ServiceError("amount_invalid", "Enter an amount other than zero.", field="amount")
     if abs(amount) > MAX_AMOUNT:
-        raise ServiceError("amount_invalid", "That amount is larger than any real one.", field="amount")
+        raise ServiceError(
+            "amount_invalid", "That amount is larger than any real one.", field="amount"
+        )
     if kind == Adjustment.Kind.BONUS and amount < 0:
         raise ServiceError(
-            "amount_invalid", "A bonus adds money; use a correction to take some away.", field="amount"
+            "amount_invalid",
+            "A bonus adds money; use a correction to take some away.",
+            field="amount",
         )
-    advocate = (
-        Advocate.objects.select_for_update().select_related("programme").get(pk=advocate_id)
-    )
+    advocate = Advocate.objects.select_for_update().select_related("programme").get(pk=advocate_id)
     existing = Adjustment.objects.filter(token=token).first()
     if existing is not None:
         return existing
@@ -112,8 +114,8 @@ def ledger_adjust(
         if payable + amount < 0:
             raise ServiceError(
                 "balance_too_low",
-                f"A correction can't take the balance below zero: {format_money(payable, currency)} "
-                "is payable now.",
+                "A correction can't take the balance below zero: "
+                f"{format_money(payable, currency)} is payable now.",
                 field="amount",
             )
     try:

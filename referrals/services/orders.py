@@ -6,8 +6,8 @@ at most once per (store, external id), enforces the programme's shopper offer (o
 shopper, first order only: services/order_checks.py, by email or customer id), and creates the
 pending commission. Problems that are not the shopper's fault (a paused advocate, a
 self-referral, a programme that has ended, a one-use offer with no shopper to check it against,
-the suspicious patterns of services/fraud.py) never block the sale: the order is kept, earns nothing, and a fraud
-signal asks a manager to look.
+the suspicious patterns of services/fraud.py) never block the sale: the order is kept, earns
+nothing, and a fraud signal asks a manager to look.
 
 Subscriptions: the first paid invoice is an order like any other. A renewal (`renewal=True`)
 is attributed as its subscription's first order was, and earns a recurring commission for the
