@@ -211,3 +211,31 @@ def test_an_unknown_advocate_is_a_field_error(client, manager):
 
     assert response.status_code == 200
     assert response.context["form"].errors["advocate"] == ["There is no advocate with that number."]
+
+
+def test_the_advocate_sees_a_correction_with_its_reason_in_their_payout_history(
+    client, manager, programme
+):
+    advocate = AdvocateFactory(programme=programme)
+    other = AdvocateFactory(programme=programme)
+    for who, amount, reason in [(advocate, "7.25", "Missed order 1234"), (other, "3", "Not yours")]:
+        token, _ = adjust_form(client, who)
+        client.post(
+            ADJUST,
+            {
+                "advocate": who.pk,
+                "kind": "correction",
+                "amount": amount,
+                "reason": reason,
+                "token": token,
+            },
+        )
+    client.force_login(advocate.user)
+
+    page = client.get(reverse("payout_history")).content.decode()
+
+    assert "Bonuses and corrections" in page
+    assert re.search(
+        r"€7\.25</strong></td>\s*<td>Correction</td>\s*<td[^>]*>Missed order 1234", page
+    )
+    assert "Not yours" not in page

@@ -91,7 +91,9 @@ def test_orders_of_one_customer_id_without_email_count_too(rep_code):
             shopper_customer_id="cus_1",
             placed_at=PLACED - timedelta(hours=hours),
         )
-    third = ingest(external_id="o3", code=rep_code.code, shopper_email="", shopper_customer_id="cus_1")
+    third = ingest(
+        external_id="o3", code=rep_code.code, shopper_email="", shopper_customer_id="cus_1"
+    )
 
     assert signal_kinds(third) == {Kind.REPEAT_CUSTOMER}
 
@@ -177,7 +179,9 @@ def test_five_refunds_at_the_programmes_own_rate_raise_nothing(programme):
 
 def test_four_refunds_are_too_few_to_judge(programme):
     advocate = AdvocateFactory(programme=programme)
-    OrderFactory.create_batch(30, programme=programme, advocate=AdvocateFactory(programme=programme))
+    OrderFactory.create_batch(
+        30, programme=programme, advocate=AdvocateFactory(programme=programme)
+    )
     refunded_orders(advocate, 4, prefix="mine")
 
     assert not FraudSignal.objects.exists()

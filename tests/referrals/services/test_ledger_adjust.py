@@ -24,7 +24,9 @@ def advocate(db):
     return AdvocateFactory(programme=ProgrammeFactory(currency="GBP"))
 
 
-def adjust(advocate, manager, *, kind="bonus", amount=2500, reason="Top referrer in May", token=None):
+def adjust(
+    advocate, manager, *, kind="bonus", amount=2500, reason="Top referrer in May", token=None
+):
     return ledger_adjust(
         advocate_id=advocate.pk,
         kind=kind,
@@ -77,7 +79,9 @@ def test_the_same_form_token_twice_writes_once(advocate, manager):
     second = adjust(advocate, manager, token=token)
 
     assert first.pk == second.pk
-    assert Adjustment.objects.count() == LedgerEntry.objects.count() == AuditEvent.objects.count() == 1
+    assert (
+        Adjustment.objects.count() == LedgerEntry.objects.count() == AuditEvent.objects.count() == 1
+    )
     assert balance(advocate, "GBP") == 2500
 
 
