@@ -334,7 +334,9 @@ class FraudSignalResolveView(WagtailAdminTemplateMixin, FormView):
         return super().dispatch(request, *args, **kwargs)
 
     def get_page_subtitle(self):
-        return f"{self.signal.get_kind_display()} on order {self.signal.order or '-'}"
+        order = self.signal.order
+        where = f" on order {order.external_id}" if order else ""
+        return f"{self.signal.get_kind_display()}{where}"
 
     def get_breadcrumbs_items(self):
         return [

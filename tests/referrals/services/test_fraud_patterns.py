@@ -74,7 +74,8 @@ def test_the_third_order_of_one_shopper_with_one_code_in_a_day_is_flagged(rep_co
     second = ingest(external_id="b", code=rep_code.code, placed_at=PLACED - timedelta(hours=1))
     third = ingest(external_id="c", code=rep_code.code, placed_at=PLACED)
 
-    assert first.commission is not None and second.commission is not None
+    assert first.commission is not None
+    assert second.commission is not None
     assert signal_kinds(third) == {Kind.REPEAT_CUSTOMER}
     assert third.commission is None
     assert FraudSignal.objects.get().detail == (
