@@ -30,6 +30,8 @@ AUDIT_OBJECT_TYPES = [
     ("apikey", "API key"),
     ("webhookevent", "Stripe event"),
     ("stripe", "Stripe reconciliation"),
+    ("fraudsignal", "Fraud signal"),
+    ("adjustment", "Adjustment"),
 ]
 
 
@@ -40,6 +42,8 @@ _AUDIT_OBJECT_URLS = {
     "order": "orders:inspect",
     "payoutbatch": "payouts:inspect",
     "payout": "payouts:payout",
+    "fraudsignal": "fraud_signals:inspect",
+    "adjustment": "adjustments:inspect",
 }
 
 

@@ -22,6 +22,7 @@ from django.utils import timezone
 from advocacy.models import Advocate, RepCode
 from referrals.ledger_selectors import PAYABLE_ENTRIES, settled_commission_sql
 from referrals.models import (
+    Adjustment,
     AuditEvent,
     ClickDaily,
     Commission,
@@ -294,6 +295,16 @@ def _balance(advocate: Advocate, figures: dict[str, int]) -> AdvocateBalance:
 def advocate_payouts(advocate: Advocate):
     """The advocate's payouts, newest first (retries after a failure are payouts of their own)."""
     return Payout.objects.filter(advocate=advocate).order_by("-created_at", "-id")
+
+
+def advocate_adjustments(advocate: Advocate, limit: int = 20) -> list[Adjustment]:
+    """The managers' bonuses and corrections for the advocate, newest first, with their reason
+    (what the advocate sees of them in their payout history)."""
+    return list(
+        Adjustment.objects.filter(advocate=advocate)
+        .order_by("-created_at", "-id")
+        .only("kind", "amount", "currency", "reason", "created_at")[:limit]
+    )
 
 
 def advocate_commissions_export(advocate: Advocate):

@@ -14,6 +14,7 @@ events) is `admin_views.WebhookEventReplayView`.
 """
 
 from django.contrib.auth.models import Permission
+from django.db.models import F
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -26,6 +27,7 @@ from django_filters import (
 )
 from wagtail import hooks
 from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
+from wagtail.admin.ui.menus import MenuItem
 from wagtail.admin.ui.tables import Column, DateColumn
 from wagtail.admin.viewsets.model import ModelViewSetGroup
 from wagtail.admin.widgets import BooleanRadioSelect, HeaderButton
@@ -33,6 +35,7 @@ from wagtail.permissions import register_permission_policy
 
 from advocacy.models import Programme
 from kernel.admin import (
+    ListingIndexView,
     MoneyColumn,
     MoneyInspectView,
     ReadOnlyModelViewSet,
@@ -46,6 +49,7 @@ from referrals.admin_advocates import AdvocateViewSet
 from referrals.api.wagtail_hooks import ApiKeyViewSet, StoreViewSet
 from referrals.audit_log import AuditEventViewSet, audit_log_url
 from referrals.models import (
+    Adjustment,
     ApiKey,
     AuditEvent,
     Commission,
@@ -62,6 +66,7 @@ from referrals.stripe.wagtail_hooks import WebhookEventViewSet
 
 # Registered before any viewset asks the registry (Wagtail 8 refuses a late registration).
 for _model in (
+    Adjustment,
     Order,
     Commission,
     FraudSignal,
@@ -111,8 +116,8 @@ class OrderInspectView(MoneyInspectView):
         )
 
     def get_fraud_signals_display_value(self):
-        signals = self.object.fraud_signals.all()
-        return ", ".join(s.get_kind_display() for s in signals) or "-"
+        signals = self.object.fraud_signals.select_related("resolved_by")
+        return "; ".join(admin_views.fraud_signal_summary(s) for s in signals) or "-"
 
     def get_field_label(self, field_name, field):
         labels = {"commissions": "Commissions", "fraud_signals": "Fraud signals"}
@@ -313,22 +318,129 @@ class CommissionViewSet(ReadOnlyModelViewSet):
 # Fraud signals and the ledger
 
 
+class FraudSignalIndexView(ListingIndexView):
+    """Open signals first, newest first within each group; a Resolve action on the open ones for
+    managers with "Change" on fraud signals."""
+
+    def get_base_queryset(self):
+        return (
+            super()
+            .get_base_queryset()
+            .order_by(F("resolved_at").desc(nulls_first=True), "-created_at")
+        )
+
+    def get_list_more_buttons(self, instance):
+        buttons = list(super().get_list_more_buttons(instance))
+        if instance.resolved_at is None and self.request.user.has_perm(
+            admin_views.RESOLVE_PERMISSION
+        ):
+            url = reverse("fraud_signals:resolve", args=[instance.pk])
+            buttons.append(MenuItem("Resolve", url=url, icon_name="tick", priority=5))
+        return buttons
+
+
+class FraudSignalFilterSet(WagtailFilterSet):
+    open = BooleanFilter(
+        label="Open", field_name="resolved_at", lookup_expr="isnull", widget=BooleanRadioSelect
+    )
+
+    class Meta:
+        model = FraudSignal
+        fields = ["kind", "resolution"]
+
+
 class FraudSignalViewSet(ReadOnlyModelViewSet):
     model = FraudSignal
     name = "fraud_signals"
     url_prefix = "fraud-signals"
     icon = "warning"
     menu_label = "Fraud signals"
+    index_view_class = FraudSignalIndexView
     list_display = [
         "kind",
         "order",
         advocate_column(),
         "detail",
+        Column("state", label="Status", accessor=admin_views.fraud_signal_state),
         DateColumn("created_at", label="Raised", sort_key="created_at"),
     ]
-    list_filter = ["kind"]
+    filterset_class = FraudSignalFilterSet
     search_fields = ["order__external_id", "advocate__user__email", "detail"]
-    list_select_related = ("order", "advocate__user")
+    list_select_related = ("order", "advocate__user", "resolved_by")
+    inspect_view_fields = [
+        "kind",
+        "order",
+        "advocate",
+        "detail",
+        "created_at",
+        "resolution",
+        "resolved_at",
+        "resolved_by",
+        "resolution_reason",
+    ]
+
+    def get_urlpatterns(self):
+        return [
+            *super().get_urlpatterns(),
+            path("resolve/<int:pk>/", admin_views.FraudSignalResolveView.as_view(), name="resolve"),
+        ]
+
+    def get_permissions_to_register(self):
+        # "Change" lets a group resolve signals (checked by the resolve view itself).
+        return Permission.objects.filter(
+            content_type__app_label="referrals",
+            codename__in=["view_fraudsignal", "change_fraudsignal"],
+        )
+
+
+class AdjustmentIndexView(ListingIndexView):
+    @cached_property
+    def header_buttons(self):
+        buttons = list(super().header_buttons)
+        if self.request.user.has_perm(admin_views.ADJUST_PERMISSION):
+            url = reverse("adjustments:create")
+            buttons.append(HeaderButton("Add a bonus or correction", url=url, icon_name="plus"))
+        return buttons
+
+
+class AdjustmentViewSet(ReadOnlyModelViewSet):
+    """Managers' bonuses and corrections; added through `admin_views.AdjustmentCreateView` at
+    /admin/referrals/adjustments/add/?advocate=<id> (the advocate's page links there)."""
+
+    model = Adjustment
+    name = "adjustments"
+    url_prefix = "referrals/adjustments"
+    icon = "decimal"
+    menu_label = "Adjustments"
+    index_view_class = AdjustmentIndexView
+    list_display = [
+        advocate_column(),
+        "kind",
+        MoneyColumn("amount"),
+        "reason",
+        Column("created_by", label="By", accessor="created_by.email"),
+        DateColumn("created_at", label="Added", sort_key="created_at"),
+    ]
+    list_filter = ["kind", "currency"]
+    search_fields = ["advocate__user__email", "reason"]
+    list_select_related = ("advocate__user", "created_by")
+    list_export = ["created_at", "advocate", "kind", "currency", "amount", "reason", "created_by"]
+    inspect_view_class = type(
+        "AdjustmentInspectView", (MoneyInspectView,), {"money_fields": ("amount",)}
+    )
+
+    def get_urlpatterns(self):
+        return [
+            *super().get_urlpatterns(),
+            path("add/", admin_views.AdjustmentCreateView.as_view(), name="create"),
+        ]
+
+    def get_permissions_to_register(self):
+        # "Add" lets a group add bonuses and corrections (checked by the add view itself).
+        return Permission.objects.filter(
+            content_type__app_label="referrals",
+            codename__in=["view_adjustment", "add_adjustment"],
+        )
 
 
 class LedgerEntryInspectView(MoneyInspectView):
@@ -376,6 +488,7 @@ class ReferralsGroup(ModelViewSetGroup):
         CommissionViewSet,
         FraudSignalViewSet,
         LedgerEntryViewSet,
+        AdjustmentViewSet,
         AuditEventViewSet,
         ApiKeyViewSet,
         StoreViewSet,

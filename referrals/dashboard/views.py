@@ -184,6 +184,7 @@ def payout_history(request):
         "balance": referral_selectors.advocate_balance(advocate),
         "payout_details": payout_details_summary(advocate),
         "page": paginator.get_page(request.GET.get("page")),
+        "adjustments": referral_selectors.advocate_adjustments(advocate),
     }
     return render(request, "dashboard/payouts.html", context)
 

@@ -8,7 +8,12 @@ is a database constraint (see each module).
 from referrals.models.api import ApiKey, IdempotencyKey
 from referrals.models.audit import AuditEvent
 from referrals.models.clicks import Click, ClickDaily, ReferredAccount
-from referrals.models.commissions import AppendOnlyQuerySet, Commission, LedgerEntry
+from referrals.models.commissions import (
+    Adjustment,
+    AppendOnlyQuerySet,
+    Commission,
+    LedgerEntry,
+)
 from referrals.models.orders import (
     Attribution,
     DiscountRedemption,
@@ -35,6 +40,7 @@ __all__ = [
     "Commission",
     "AppendOnlyQuerySet",
     "LedgerEntry",
+    "Adjustment",
     "PayoutBatch",
     "Payout",
     "AuditEvent",

@@ -3,6 +3,7 @@
 One commission per order, advocate and rule and one ledger entry per kind and reference are
 database constraints; ledger rows are never updated or deleted."""
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -136,3 +137,38 @@ class LedgerEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise TypeError("Ledger entries are append-only; write a correcting entry instead.")
+
+
+class Adjustment(models.Model):
+    """A manager's manual bonus or correction for an advocate: who and why, beside the
+    `adjustment` ledger entry it is written as (reference "adjustment:<id>")."""
+
+    class Kind(models.TextChoices):
+        BONUS = "bonus", "Bonus"
+        CORRECTION = "correction", "Correction"
+
+    advocate = models.ForeignKey(Advocate, on_delete=models.PROTECT, related_name="adjustments")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    currency = models.CharField(max_length=3)
+    amount = models.BigIntegerField(help_text="Signed minor units: credits positive.")
+    reason = models.CharField(max_length=500)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    # The form's one-time token: a double submit finds the first row instead of a second one.
+    token = models.UUIDField(unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "adjustment"
+        verbose_name_plural = "adjustments"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(amount=0), name="adjustment_non_zero"),
+            models.CheckConstraint(
+                condition=~Q(kind="bonus") | Q(amount__gt=0), name="adjustment_bonus_positive"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} of {self.amount} {self.currency} for {self.advocate_id}"

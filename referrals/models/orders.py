@@ -139,6 +139,15 @@ class FraudSignal(models.Model):
         # A one-use offer on an order with no customer email or id: its one use can't be
         # checked, so the order is kept without the commission.
         OFFER_UNVERIFIABLE = "offer_unverifiable", "One-use offer without a shopper"
+        # Raised by services/fraud_checks.py (thresholds there, as named constants).
+        REPEAT_CUSTOMER = "repeat_customer", "Many orders from one customer"
+        FAST_ORDER = "fast_order", "Ordered seconds after the click"
+        DUPLICATE_ACCOUNT = "duplicate_account", "Shopper is another advocate"
+        REFUND_RATE = "refund_rate", "Refund rate far above the programme's"
+
+    class Resolution(models.TextChoices):
+        DISMISSED = "dismissed", "Dismissed"
+        CREDITED = "credited", "Commission granted"
 
     kind = models.CharField(max_length=30, choices=Kind.choices)
     order = models.ForeignKey(
@@ -150,6 +159,16 @@ class FraudSignal(models.Model):
     detail = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    # Who decided, how and why (services.fraud.fraud_signal_resolve; also in the audit log).
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    resolution = models.CharField(max_length=20, choices=Resolution.choices, blank=True)
+    resolution_reason = models.CharField(max_length=500, blank=True)
 
     class Meta:
         verbose_name = "fraud signal"

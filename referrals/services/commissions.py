@@ -29,20 +29,25 @@ def commission_amount(advocate: Advocate, base_amount: int) -> int:
 
 @transaction.atomic
 def commission_create_for_order(
-    *, order: Order, advocate: Advocate, rule: str = Commission.Rule.SALE
+    *,
+    order: Order,
+    advocate: Advocate,
+    rule: str = Commission.Rule.SALE,
+    hold_from: datetime | None = None,
 ) -> Commission | None:
     """A pending commission for `advocate` on `order`, with its `earned` ledger entry.
 
     The base is the order's net amount: after the shopper's discount, without tax and shipping.
     At most one per (order, advocate, rule), however often this is called; None when the reward
-    comes to nothing.
+    comes to nothing. `hold_from`: when the hold started counting (default now; a commission
+    granted later on a flagged order counts from the order's arrival).
     """
     amount = commission_amount(advocate, order.net_amount)
     if amount <= 0:
         return None
     try:
         with transaction.atomic():
-            commission = _commission_insert(order, advocate, rule, amount)
+            commission = _commission_insert(order, advocate, rule, amount, hold_from)
     except IntegrityError:
         return Commission.objects.get(order=order, advocate=advocate, rule=rule)
     _commission_earned(commission, order)
@@ -66,7 +71,9 @@ def commission_create_for_new_order(
     return commission
 
 
-def _commission_insert(order: Order, advocate: Advocate, rule: str, amount: int) -> Commission:
+def _commission_insert(
+    order: Order, advocate: Advocate, rule: str, amount: int, hold_from: datetime | None = None
+) -> Commission:
     return Commission.objects.create(
         order=order,
         advocate=advocate,
@@ -77,7 +84,7 @@ def _commission_insert(order: Order, advocate: Advocate, rule: str, amount: int)
         status=Commission.Status.PENDING,
         # The hold counts from when the order reached us: the shop's placed_at is its claim, and
         # a backdated one must not skip the window in which refunds arrive.
-        hold_until=timezone.now() + timedelta(days=advocate.programme.hold_days),
+        hold_until=(hold_from or timezone.now()) + timedelta(days=advocate.programme.hold_days),
     )
 
 

@@ -4,9 +4,21 @@
 One row per (kind, reference) is a database constraint (`ledger_once_per_reference`): writing
 the same movement twice raises IntegrityError, which callers guard with their own locks or
 savepoints. Reads (balances, "payable") are in `referrals.ledger_selectors`.
+
+`ledger_adjust` is a manager's manual bonus or correction: an `Adjustment` row (who, why)
+and its `adjustment` entry, referenced "adjustment:<id>".
 """
 
-from referrals.models import Commission, LedgerEntry
+import uuid
+
+from django.db import IntegrityError, transaction
+
+from advocacy.models import Advocate
+from kernel.errors import ServiceError
+from kernel.money import MAX_AMOUNT, format_money
+from referrals.ledger_selectors import payable_balance
+from referrals.models import Adjustment, Commission, LedgerEntry
+from referrals.services.audit import audit
 
 Kind = LedgerEntry.Kind
 
@@ -61,3 +73,79 @@ def ledger_payout_reservations_sql(
         FROM {source}
     """  # noqa: S608 (table and source come from model metadata; values are parameters)
     return sql, [currency, memo[:200], now]
+
+
+@transaction.atomic
+def ledger_adjust(
+    *, advocate_id: int, kind: str, amount: int, reason: str, actor, token: uuid.UUID
+) -> Adjustment:
+    """A manager's bonus (a credit) or correction (either sign) for an advocate, in their
+    programme's currency, written as one `adjustment` entry and audited.
+
+    `token` is the form's one-time token: the same token again (a double submit) answers with
+    the first adjustment and writes nothing. A correction may not take what the advocate can
+    be paid (`payable_balance`) below zero: a negative balance arises only from a refund after
+    payment, never from a manager's hand. The advocate row is locked, so two corrections at once
+    can't both pass that check."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ServiceError("reason_required", "Say why the balance is adjusted.", field="reason")
+    if kind not in Adjustment.Kind.values:
+        raise ServiceError("kind_invalid", "Choose a bonus or a correction.", field="kind")
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount == 0:
+        raise ServiceError("amount_invalid", "Enter an amount other than zero.", field="amount")
+    if abs(amount) > MAX_AMOUNT:
+        raise ServiceError(
+            "amount_invalid", "That amount is larger than any real one.", field="amount"
+        )
+    if kind == Adjustment.Kind.BONUS and amount < 0:
+        raise ServiceError(
+            "amount_invalid",
+            "A bonus adds money; use a correction to take some away.",
+            field="amount",
+        )
+    advocate = Advocate.objects.select_for_update().select_related("programme").get(pk=advocate_id)
+    existing = Adjustment.objects.filter(token=token).first()
+    if existing is not None:
+        return existing
+    currency = advocate.programme.currency
+    if amount < 0:
+        payable = payable_balance(advocate, currency)
+        if payable + amount < 0:
+            raise ServiceError(
+                "balance_too_low",
+                "A correction can't take the balance below zero: "
+                f"{format_money(payable, currency)} is payable now.",
+                field="amount",
+            )
+    try:
+        with transaction.atomic():
+            adjustment = Adjustment.objects.create(
+                advocate=advocate,
+                kind=kind,
+                currency=currency,
+                amount=amount,
+                reason=reason[:500],
+                created_by=actor,
+                token=token,
+            )
+    except IntegrityError:  # the same token, submitted concurrently
+        return Adjustment.objects.get(token=token)
+    ledger_write(
+        advocate_id=advocate.pk,
+        currency=currency,
+        kind=Kind.ADJUSTMENT,
+        amount=amount,
+        reference=f"adjustment:{adjustment.pk}",
+        memo=reason,
+    )
+    audit(
+        actor=actor,
+        action=f"adjustment_{kind}",
+        obj=adjustment,
+        reason=reason,
+        advocate=advocate.pk,
+        amount=amount,
+        currency=currency,
+    )
+    return adjustment

@@ -9,11 +9,13 @@ or the customer id of an earlier order of theirs flagged as a self-referral). Th
 read in the same query as the code (`shopper_annotations`), so the check costs no extra read.
 """
 
-from allauth.account.models import EmailAddress
-from django.db.models import Exists, OuterRef, Q
-from django.db.models.functions import Lower
+from datetime import datetime, timedelta
 
-from advocacy.models import Customer, Programme, RepCode
+from allauth.account.models import EmailAddress
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce, Lower
+
+from advocacy.models import Advocate, Customer, Programme, RepCode
 from kernel.errors import ServiceError
 from referrals.hashing import email_hash, keyed_hash
 from referrals.models import DiscountRedemption, FraudSignal, Order
@@ -34,15 +36,27 @@ NOT_FIRST_ORDER = (
     "recorded, without the commission.",
 )
 
+# services.fraud's "many orders from one shopper" pattern: this many orders (the new one
+# included) with one code within the window.
+REPEAT_CUSTOMER_ORDERS = 3
+REPEAT_CUSTOMER_WINDOW = timedelta(hours=24)
+
 
 def shopper_key(*, shopper_email: str, shopper_customer_id: str) -> str:
     """Who the shopper is, for one-use offers: their email's hash, else their customer id's."""
     return email_hash(shopper_email) or keyed_hash("customer", (shopper_customer_id or "").strip())
 
 
-def shopper_annotations(*, shopper_email: str, shopper_customer_id: str) -> dict:
+def shopper_annotations(
+    *, shopper_email: str, shopper_customer_id: str, placed_at: datetime | None = None
+) -> dict:
     """Annotations for a RepCode query: is this shopper the code's advocate by an address on
-    their account (`shopper_own_address`) or by a customer id (`shopper_own_customer`)."""
+    their account (`shopper_own_address`) or by a customer id (`shopper_own_customer`), or
+    another advocate of the same programme by their account email (`shopper_other_advocate`,
+    for services.fraud: account emails are stored lower-case and unique, an index lookup), and,
+    given `placed_at`, how many orders the shopper placed with the code within
+    REPEAT_CUSTOMER_WINDOW before it (`shopper_recent_orders`, services.fraud.pattern_blocker).
+    """
     annotations = {}
     advocate_user = OuterRef("advocate__user_id")
     email = (shopper_email or "").strip()
@@ -50,6 +64,30 @@ def shopper_annotations(*, shopper_email: str, shopper_customer_id: str) -> dict
         annotations["shopper_own_address"] = Exists(
             EmailAddress.objects.filter(user_id=advocate_user, email__iexact=email)
         )
+        annotations["shopper_other_advocate"] = Exists(
+            Advocate.objects.filter(
+                user__email=email.lower(), programme_id=OuterRef("advocate__programme_id")
+            ).exclude(pk=OuterRef("advocate_id"))
+        )
+    if placed_at is not None:
+        recent = recent_orders_of_shopper(
+            shopper_email_hash=email_hash(shopper_email), shopper_customer_id=shopper_customer_id
+        )
+        if recent is not None:
+            annotations["shopper_recent_orders"] = Coalesce(
+                Subquery(
+                    recent.filter(
+                        rep_code_id=OuterRef("pk"),
+                        placed_at__gte=placed_at - REPEAT_CUSTOMER_WINDOW,
+                        placed_at__lte=placed_at,
+                    )
+                    .order_by()
+                    .values("rep_code_id")
+                    .annotate(count=Count("pk"))
+                    .values("count")
+                ),
+                0,
+            )
     customer_id = (shopper_customer_id or "").strip()
     if customer_id:
         addresses = EmailAddress.objects.filter(user_id=OuterRef(OuterRef("advocate__user_id")))
@@ -68,6 +106,17 @@ def shopper_annotations(*, shopper_email: str, shopper_customer_id: str) -> dict
             )
         )
     return annotations
+
+
+def recent_orders_of_shopper(*, shopper_email_hash: str, shopper_customer_id: str):
+    """The shopper's orders, by their email hash (indexed) or else their customer id; None when
+    the order names neither."""
+    customer_id = (shopper_customer_id or "").strip()
+    if shopper_email_hash:
+        return Order.objects.filter(shopper_email_hash=shopper_email_hash)
+    if customer_id:
+        return Order.objects.filter(shopper_customer_id=customer_id)
+    return None
 
 
 def is_self_referral(rep: RepCode, *, shopper_user, shopper_email_hash: str) -> bool:

@@ -5,9 +5,9 @@ referred at signup > order metadata; a typed code we don't know is noted, not fa
 at most once per (store, external id), enforces the programme's shopper offer (one use per
 shopper, first order only: services/order_checks.py, by email or customer id), and creates the
 pending commission. Problems that are not the shopper's fault (a paused advocate, a
-self-referral, a programme that has ended, a one-use offer with no shopper to check it against)
-never block the sale: the order is kept, earns nothing, and a fraud
-signal asks a manager to look.
+self-referral, a programme that has ended, a one-use offer with no shopper to check it against,
+the suspicious patterns of services/fraud.py) never block the sale: the order is kept, earns
+nothing, and a fraud signal asks a manager to look.
 
 Subscriptions: the first paid invoice is an order like any other. A renewal (`renewal=True`)
 is attributed as its subscription's first order was, and earns a recurring commission for the
@@ -41,6 +41,7 @@ from referrals.services.commissions import (
     commission_create_for_new_order,
     commission_create_for_renewal,
 )
+from referrals.services.fraud import pattern_blocker
 from referrals.services.order_checks import (
     OFFER_REUSED,
     commission_blocker,
@@ -96,7 +97,10 @@ _ATTRIBUTION_FIELDS = (
 
 
 def _code_for_attribution(
-    code: str, shopper: dict | None = None, programmes: frozenset[int] | None = None
+    code: str,
+    shopper: dict | None = None,
+    programmes: frozenset[int] | None = None,
+    placed_at: datetime | None = None,
 ) -> RepCode | None:
     """codes.repcode_find for recording an order: the same code (any letter case) and rows, with
     only _ATTRIBUTION_FIELDS loaded (a third of the columns: less to compile and to read, about
@@ -114,7 +118,10 @@ def _code_for_attribution(
         codes.select_related("advocate__user", "advocate__programme")
         .only(*_ATTRIBUTION_FIELDS)
         .annotate(
-            **shopper_annotations(**(shopper or {"shopper_email": "", "shopper_customer_id": ""}))
+            **shopper_annotations(
+                **(shopper or {"shopper_email": "", "shopper_customer_id": ""}),
+                placed_at=placed_at,
+            )
         )
         .filter(code=normalised)
         .order_by()
@@ -150,21 +157,22 @@ def resolve_attribution(
     doesn't hold: the order is attributed by what else does (link, account, metadata).
     `programmes` (None: any): every source only counts for these, as if others didn't exist."""
     shopper = {"shopper_email": shopper_email, "shopper_customer_id": shopper_customer_id}
+    lookup = {"placed_at": placed_at}
     if code:
-        rep = _code_for_attribution(code, shopper, programmes)
+        rep = _code_for_attribution(code, shopper, programmes, **lookup)
         if rep is not None:
             return rep, Attribution.CODE
     if link is not None:
-        rep = _code_for_attribution(link.code, shopper, programmes)
+        rep = _code_for_attribution(link.code, shopper, programmes, **lookup)
         if rep and _within_window(rep.advocate.programme, link.clicked_at, placed_at):
             return rep, Attribution.LINK
     referred = getattr(shopper_user, "referred_by", None) if shopper_user else None
     if referred is not None:
-        rep = _code_for_attribution(referred.rep_code.code, shopper, programmes)
+        rep = _code_for_attribution(referred.rep_code.code, shopper, programmes, **lookup)
         if rep and _within_window(rep.advocate.programme, referred.clicked_at, placed_at):
             return rep, Attribution.ACCOUNT
     if metadata_code:
-        rep = _code_for_attribution(metadata_code, shopper, programmes)
+        rep = _code_for_attribution(metadata_code, shopper, programmes, **lookup)
         if rep is not None:
             return rep, Attribution.METADATA
     return None, Attribution.NONE
@@ -301,6 +309,13 @@ def order_ingest(
         and programme.shopper_one_use
         and key
     )
+    if blocker is None and rep is not None and first is None:
+        blocker = pattern_blocker(
+            rep,
+            how=how,
+            link=link,
+            placed_at=placed_at,
+        )
     if one_use_offer and paid and blocker is None and offer_used(programme, key):
         blocker, one_use_offer = OFFER_REUSED, False
     try:

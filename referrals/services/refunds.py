@@ -22,6 +22,7 @@ from referrals.ledger_selectors import commission_outstanding
 from referrals.models import Commission, Dispute, LedgerEntry, Order, Refund
 from referrals.services.audit import audit
 from referrals.services.commissions import _notify, commission_transition
+from referrals.services.fraud import refund_rate_check
 from referrals.services.ledger import ledger_write
 
 
@@ -132,6 +133,7 @@ def refund_record(
     order.status = Order.Status.REFUNDED if full else Order.Status.PARTIALLY_REFUNDED
     order.save(update_fields=["status"])
     audit(actor=actor, action="refund_recorded", obj=order, amount=amount, refund=external_id)
+    refund_rate_check(order)
     return refund
 
 

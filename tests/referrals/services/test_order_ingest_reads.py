@@ -52,7 +52,10 @@ def test_a_fixed_reward_order_reads_twice(rep_code):
 
 
 def test_a_link_order_reads_twice(rep_code):
-    link = LinkReferral(code=rep_code.code, visitor_id="v" * 32, clicked_at=PLACED)
+    # A minute after the click: an order seconds after it is flagged (services.fraud).
+    link = LinkReferral(
+        code=rep_code.code, visitor_id="v" * 32, clicked_at=PLACED - timedelta(minutes=1)
+    )
     result, selects = ingest(link=link)
     assert len(selects) == 2
     assert result.order.advocate_id == rep_code.advocate_id
