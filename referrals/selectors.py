@@ -11,6 +11,7 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Sum,
+    prefetch_related_objects,
 )
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
@@ -18,6 +19,7 @@ from django.utils import timezone
 from advocacy.models import Advocate, RepCode
 from referrals.ledger_selectors import settled_commission_sql
 from referrals.models import (
+    ApiKey,
     AuditEvent,
     ClickDaily,
     Commission,
@@ -25,6 +27,9 @@ from referrals.models import (
     LedgerEntry,
     Order,
     Payout,
+    PayoutBatch,
+    Store,
+    WebhookEvent,
 )
 
 
@@ -367,3 +372,32 @@ def commission_ledger(commission: Commission) -> QuerySet[LedgerEntry]:
 def audit_actions() -> list[str]:
     """Every action name the audit log holds, for the log's filter."""
     return list(AuditEvent.objects.order_by("action").values_list("action", flat=True).distinct())
+
+
+# What each audited object type is, loaded with what its sentence names (advocate, order...).
+_AUDIT_SUBJECTS = {
+    "commission": lambda: Commission.objects.select_related("advocate__user", "order"),
+    "payout": lambda: Payout.objects.select_related("advocate__user"),
+    "payoutbatch": lambda: PayoutBatch.objects.all(),
+    "order": lambda: Order.objects.all(),
+    "apikey": lambda: ApiKey.objects.select_related("store"),
+    "store": lambda: Store.objects.all(),
+    "webhookevent": lambda: WebhookEvent.objects.all(),
+}
+
+
+def audit_event_subjects(events) -> dict[tuple[str, int], object]:
+    """The objects a page of audit events is about, keyed by (object_type, object_id): one
+    query per object type present, whatever the number of events (and their actors, when the
+    events were not loaded with them)."""
+    events = list(events)
+    prefetch_related_objects(events, "actor")
+    wanted: dict[str, set[int]] = {}
+    for event in events:
+        if event.object_type in _AUDIT_SUBJECTS:
+            wanted.setdefault(event.object_type, set()).add(event.object_id)
+    return {
+        (object_type, obj.pk): obj
+        for object_type, ids in wanted.items()
+        for obj in _AUDIT_SUBJECTS[object_type]().filter(pk__in=ids)
+    }

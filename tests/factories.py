@@ -16,7 +16,7 @@ from factory.django import DjangoModelFactory
 from accounts.models import User
 from advocacy.codes import random_code
 from advocacy.models import Advocate, Programme, RepCode, RewardKind
-from referrals.models import ApiKey, Commission, Order, Store
+from referrals.models import ApiKey, Commission, Order, Payout, PayoutBatch, Store
 from referrals.services.orders import order_ingest
 from referrals.services.stores import store_built_in
 
@@ -163,3 +163,43 @@ def sale(rep_code, external_id: str, gross: int, placed_at=None):
     if placed_at is not None:
         received_ago(result.commission, timezone.now() - placed_at)
     return result
+
+
+class CommissionFactory(DjangoModelFactory):
+    """A stored commission row (pending, EUR), without its ledger entry: for pages and
+    sentences that show commissions. Money rules go through the services instead."""
+
+    advocate = factory.SubFactory(AdvocateFactory)
+    order = factory.SubFactory(OrderFactory)
+    currency = "EUR"
+    base_amount = factory.LazyAttribute(lambda c: c.order.net_amount)
+    amount = 1000
+    status = Commission.Status.PENDING
+    hold_until = factory.LazyFunction(lambda: timezone.now() + timedelta(days=30))
+
+    class Meta:
+        model = Commission
+
+
+class PayoutBatchFactory(DjangoModelFactory):
+    """A stored batch awaiting approval (EUR), for pages and sentences that show batches."""
+
+    programme = factory.SubFactory(ProgrammeFactory)
+    currency = "EUR"
+    total_amount = 0
+    payout_count = 0
+
+    class Meta:
+        model = PayoutBatch
+
+
+class PayoutFactory(DjangoModelFactory):
+    """A stored pending payout in a batch, for pages and sentences that show payouts."""
+
+    batch = factory.SubFactory(PayoutBatchFactory)
+    advocate = factory.SubFactory(AdvocateFactory)
+    currency = "EUR"
+    amount = 1000
+
+    class Meta:
+        model = Payout
