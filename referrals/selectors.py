@@ -65,6 +65,9 @@ class RecentCommission:
     currency: str
     status: str
     hold_until: datetime
+    # Why it was rejected (the manager's words) or reversed (the service's memo: "Refund …",
+    # "Dispute … lost"); "" otherwise.
+    reason: str = ""
 
     @property
     def status_label(self) -> str:
@@ -94,8 +97,20 @@ def advocate_recent_referrals(advocate: Advocate, limit: int = 10) -> list[Recen
     orders picked by a LIMIT subquery over the order_advocate_time index, their commissions
     joined), read as plain values."""
     latest = Order.objects.filter(advocate=advocate).order_by("-placed_at").values("pk")[:limit]
+    # The latest decision that took the commission back, from its audit trail (audit_object
+    # index): a subquery per commission row, still one statement.
+    reason = (
+        AuditEvent.objects.filter(
+            object_type="commission",
+            object_id=OuterRef("commissions__pk"),
+            action__in=["commission_rejected", "commission_reversed"],
+        )
+        .order_by("-created_at", "-id")
+        .values("reason")[:1]
+    )
     rows = (
         Order.objects.filter(pk__in=latest)
+        .annotate(commission_reason=Subquery(reason))
         .order_by("-placed_at", "-pk", "-commissions__created_at", "-commissions__pk")
         .values_list(
             "pk",
@@ -109,16 +124,17 @@ def advocate_recent_referrals(advocate: Advocate, limit: int = 10) -> list[Recen
             "commissions__currency",
             "commissions__status",
             "commissions__hold_until",
+            "commission_reason",
         )
     )
     referrals: list[RecentReferral] = []
     last_pk = None
-    for pk, placed_at, code, net, currency, status, commission_pk, *commission in rows:
+    for pk, placed_at, code, net, currency, status, commission_pk, *commission, why in rows:
         if pk != last_pk:
             referrals.append(RecentReferral(placed_at, code or "", net, currency, status, []))
             last_pk = pk
         if commission_pk is not None:
-            referrals[-1].commissions.append(RecentCommission(*commission))
+            referrals[-1].commissions.append(RecentCommission(*commission, reason=why or ""))
     return referrals
 
 
@@ -170,6 +186,13 @@ class AdvocateBalance:
     paid_out: int  # payouts that were sent
     in_flight: int  # payouts built but not sent yet (pending or processing)
     threshold: int  # the programme's smallest payout
+    # The part of `reversed` the programme's managers rejected (not a refund or a dispute).
+    rejected: int = 0
+
+    @property
+    def reversed_after_refunds(self) -> int:
+        """What refunds and disputes took back: `reversed` without the rejections."""
+        return self.reversed - self.rejected
 
     @property
     def minimum_payout(self) -> int:
@@ -213,6 +236,11 @@ def _advocate_figures(advocate: Advocate, *, stats: bool, balance: bool) -> dict
                 "ledger_reversed",
                 "COALESCE(SUM(le.amount) FILTER (WHERE le.kind = %s), 0)",
                 [LedgerEntry.Kind.REVERSED],
+            ),
+            (
+                "ledger_rejected",
+                "COALESCE(SUM(le.amount) FILTER (WHERE le.kind = %s AND le.reference LIKE %s), 0)",
+                [LedgerEntry.Kind.REVERSED, "commission:%:rejected"],
             ),
             (
                 "ledger_held",
@@ -282,6 +310,7 @@ def _balance(advocate: Advocate, figures: dict[str, int]) -> AdvocateBalance:
         paid_out=figures["payouts_paid"],
         in_flight=figures["payouts_in_flight"],
         threshold=advocate.programme.payout_threshold,
+        rejected=-figures["ledger_rejected"],
     )
 
 
