@@ -25,6 +25,7 @@ from wagtail.admin.widgets import BooleanRadioSelect
 from wagtail.log_actions import log
 from wagtail.permissions import register_permission_policy
 
+from advocacy.admin_forms import ProgrammeForm
 from advocacy.codes import normalise_code
 from advocacy.models import Advocate, Programme, RepCode
 from advocacy.services import repcode_create_vanity
@@ -71,52 +72,61 @@ class ProgrammeViewSet(RestrictedModelViewSet):
     list_filter = ["status", "audience", "currency", "join_policy"]
     search_fields = ["name", "slug"]
     inspect_view_enabled = True
-    panels = [
-        MultiFieldPanel(
-            [
-                FieldPanel("name"),
-                FieldPanel("slug"),
-                FieldRowPanel([FieldPanel("status"), FieldPanel("currency")]),
-                FieldRowPanel([FieldPanel("audience"), FieldPanel("join_policy")]),
-                FieldPanel("description"),
-            ],
-            heading="Basics",
-        ),
-        MultiFieldPanel(
-            [
-                FieldPanel("shopper_reward_kind"),
-                FieldRowPanel(
-                    [FieldPanel("shopper_reward_percent"), FieldPanel("shopper_reward_amount")]
-                ),
-                FieldPanel("shopper_min_order"),
-                FieldRowPanel(
-                    [FieldPanel("shopper_first_order_only"), FieldPanel("shopper_one_use")]
-                ),
-            ],
-            heading="Shopper reward",
-        ),
-        MultiFieldPanel(
-            [
-                FieldPanel("advocate_reward_kind"),
-                FieldRowPanel(
-                    [FieldPanel("advocate_reward_percent"), FieldPanel("advocate_reward_amount")]
-                ),
-            ],
-            heading="Advocate reward",
-        ),
-        MultiFieldPanel(
-            [
-                FieldRowPanel([FieldPanel("attribution_window_days"), FieldPanel("hold_days")]),
-                FieldRowPanel([FieldPanel("payout_threshold"), FieldPanel("auto_approve_limit")]),
-                FieldPanel("dual_approval_above"),
-            ],
-            heading="Rules",
-        ),
-        MultiFieldPanel(
-            [FieldPanel("landing_url"), FieldPanel("terms")],
-            heading="Landing page and terms",
-        ),
-    ]
+    # The form takes money in the programme's currency units (advocacy.admin_forms); the
+    # "Payouts" panel is where the payout schedule's settings go too.
+    edit_handler = ObjectList(
+        [
+            MultiFieldPanel(
+                [
+                    FieldPanel("name"),
+                    FieldPanel("slug"),
+                    FieldRowPanel([FieldPanel("status"), FieldPanel("currency")]),
+                    FieldPanel("description"),
+                ],
+                heading="Basics",
+            ),
+            MultiFieldPanel(
+                [
+                    FieldPanel("shopper_reward_kind"),
+                    FieldPanel("shopper_reward_percent"),
+                    FieldPanel("shopper_reward_amount"),
+                    FieldPanel("shopper_min_order"),
+                    FieldPanel("shopper_first_order_only"),
+                    FieldPanel("shopper_one_use"),
+                ],
+                heading="Offer to shoppers",
+            ),
+            MultiFieldPanel(
+                [
+                    FieldPanel("advocate_reward_kind"),
+                    FieldPanel("advocate_reward_percent"),
+                    FieldPanel("advocate_reward_amount"),
+                    FieldPanel("advocate_recurring_months"),
+                ],
+                heading="Reward for advocates",
+            ),
+            MultiFieldPanel(
+                [FieldPanel("landing_url"), FieldPanel("attribution_window_days")],
+                heading="Referral links",
+            ),
+            MultiFieldPanel(
+                [FieldPanel("hold_days"), FieldPanel("auto_approve_limit")],
+                heading="Holds and approval",
+            ),
+            MultiFieldPanel(
+                [FieldPanel("payout_threshold"), FieldPanel("dual_approval_above")],
+                heading="Payouts",
+            ),
+            MultiFieldPanel(
+                [
+                    FieldRowPanel([FieldPanel("audience"), FieldPanel("join_policy")]),
+                    FieldPanel("terms"),
+                ],
+                heading="Who may join",
+            ),
+        ],
+        base_form_class=ProgrammeForm,
+    )
 
     def get_index_view_kwargs(self, **kwargs):
         return super().get_index_view_kwargs(

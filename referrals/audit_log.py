@@ -16,6 +16,7 @@ from kernel.admin import (
     ReadOnlyModelViewSet,
 )
 from referrals import selectors
+from referrals.audit_sentences import audit_sentence, audit_sentences
 from referrals.models import (
     AuditEvent,
 )
@@ -28,6 +29,7 @@ AUDIT_OBJECT_TYPES = [
     ("payoutbatch", "Payout batch"),
     ("payout", "Payout"),
     ("apikey", "API key"),
+    ("store", "Store"),
     ("webhookevent", "Stripe event"),
     ("stripe", "Stripe reconciliation"),
     ("fraudsignal", "Fraud signal"),
@@ -79,7 +81,9 @@ class AuditObjectColumn(Column):
 
 class AuditEventFilterSet(WagtailFilterSet):
     action = ChoiceFilter(
-        choices=lambda: [(action, action) for action in selectors.audit_actions()],
+        choices=lambda: [
+            (action, action.replace("_", " ").capitalize()) for action in selectors.audit_actions()
+        ],
         label="Action",
     )
     object_type = ChoiceFilter(choices=AUDIT_OBJECT_TYPES, label="Object type")
@@ -102,6 +106,17 @@ class AuditEventFilterSet(WagtailFilterSet):
 class AuditEventIndexView(ListingIndexView):
     verbose_name_plural = "audit events"  # the model's own plural is the page title, "audit log"
 
+    def paginate_queryset(self, queryset, page_size):
+        # Each row of the page gets its sentence, with what the rows are about loaded for the
+        # whole page at once (one query per kind of object, not one per row).
+        paginator, page, object_list, is_paginated = super().paginate_queryset(queryset, page_size)
+        object_list = list(object_list)
+        for event, sentence in audit_sentences(
+            object_list, selectors.audit_event_subjects(object_list)
+        ):
+            event.sentence = sentence
+        return paginator, page, object_list, is_paginated
+
 
 class AuditEventInspectView(InspectView):
     def get_object_id_display_value(self):
@@ -110,11 +125,23 @@ class AuditEventInspectView(InspectView):
     def get_data_display_value(self):
         return audit_data_display(self.object.data) or "-"
 
+    def get_action_display_value(self):
+        subjects = selectors.audit_event_subjects([self.object])
+        return audit_sentence(
+            self.object, subjects.get((self.object.object_type, self.object.object_id))
+        )
+
     def get_actor_display_value(self):
         return self.object.actor.email if self.object.actor else "System"
 
     def get_field_label(self, field_name, field):
-        labels = {"actor": "Who", "object_id": "Object", "created_at": "When"}
+        labels = {
+            "actor": "Who",
+            "object_id": "Object",
+            "created_at": "When",
+            "action": "What happened",
+            "data": "Details",
+        }
         return labels.get(field_name) or super().get_field_label(field_name, field)
 
 
@@ -126,11 +153,10 @@ class AuditEventViewSet(ReadOnlyModelViewSet):
     menu_label = "Audit log"
     index_view_class = AuditEventIndexView
     list_display = [
-        "action",
+        Column("sentence", label="What happened"),
         AuditObjectColumn("object", label="Object", accessor=audit_object_label),
         Column("actor", label="Who", accessor=lambda e: e.actor.email if e.actor else "System"),
         "reason",
-        Column("data", label="Data", accessor=lambda e: audit_data_display(e.data)),
         DateColumn("created_at", label="When", sort_key="created_at"),
     ]
     filterset_class = AuditEventFilterSet

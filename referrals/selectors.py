@@ -15,6 +15,7 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Sum,
+    prefetch_related_objects,
 )
 from django.db.models.functions import Coalesce, TruncWeek
 from django.utils import timezone
@@ -23,6 +24,7 @@ from advocacy.models import Advocate, RepCode
 from referrals.ledger_selectors import PAYABLE_ENTRIES, settled_commission_sql
 from referrals.models import (
     Adjustment,
+    ApiKey,
     AuditEvent,
     ClickDaily,
     Commission,
@@ -30,6 +32,9 @@ from referrals.models import (
     LedgerEntry,
     Order,
     Payout,
+    PayoutBatch,
+    Store,
+    WebhookEvent,
 )
 
 
@@ -65,6 +70,9 @@ class RecentCommission:
     currency: str
     status: str
     hold_until: datetime
+    # Why it was rejected (the manager's words) or reversed (the service's memo: "Refund …",
+    # "Dispute … lost"); "" otherwise.
+    reason: str = ""
 
     @property
     def status_label(self) -> str:
@@ -94,8 +102,20 @@ def advocate_recent_referrals(advocate: Advocate, limit: int = 10) -> list[Recen
     orders picked by a LIMIT subquery over the order_advocate_time index, their commissions
     joined), read as plain values."""
     latest = Order.objects.filter(advocate=advocate).order_by("-placed_at").values("pk")[:limit]
+    # The latest decision that took the commission back, from its audit trail (audit_object
+    # index): a subquery per commission row, still one statement.
+    reason = (
+        AuditEvent.objects.filter(
+            object_type="commission",
+            object_id=OuterRef("commissions__pk"),
+            action__in=["commission_rejected", "commission_reversed"],
+        )
+        .order_by("-created_at", "-id")
+        .values("reason")[:1]
+    )
     rows = (
         Order.objects.filter(pk__in=latest)
+        .annotate(commission_reason=Subquery(reason))
         .order_by("-placed_at", "-pk", "-commissions__created_at", "-commissions__pk")
         .values_list(
             "pk",
@@ -109,16 +129,17 @@ def advocate_recent_referrals(advocate: Advocate, limit: int = 10) -> list[Recen
             "commissions__currency",
             "commissions__status",
             "commissions__hold_until",
+            "commission_reason",
         )
     )
     referrals: list[RecentReferral] = []
     last_pk = None
-    for pk, placed_at, code, net, currency, status, commission_pk, *commission in rows:
+    for pk, placed_at, code, net, currency, status, commission_pk, *commission, why in rows:
         if pk != last_pk:
             referrals.append(RecentReferral(placed_at, code or "", net, currency, status, []))
             last_pk = pk
         if commission_pk is not None:
-            referrals[-1].commissions.append(RecentCommission(*commission))
+            referrals[-1].commissions.append(RecentCommission(*commission, reason=why or ""))
     return referrals
 
 
@@ -177,6 +198,13 @@ class AdvocateBalance:
     paid_out: int  # payouts that were sent
     in_flight: int  # payouts built but not sent yet (pending or processing)
     threshold: int  # the programme's smallest payout
+    # The part of `reversed` the programme's managers rejected (not a refund or a dispute).
+    rejected: int = 0
+
+    @property
+    def reversed_after_refunds(self) -> int:
+        """What refunds and disputes took back: `reversed` without the rejections."""
+        return self.reversed - self.rejected
 
     @property
     def minimum_payout(self) -> int:
@@ -220,6 +248,11 @@ def _advocate_figures(advocate: Advocate, *, stats: bool, balance: bool) -> dict
                 "ledger_reversed",
                 "COALESCE(SUM(le.amount) FILTER (WHERE le.kind = %s), 0)",
                 [LedgerEntry.Kind.REVERSED],
+            ),
+            (
+                "ledger_rejected",
+                "COALESCE(SUM(le.amount) FILTER (WHERE le.kind = %s AND le.reference LIKE %s), 0)",
+                [LedgerEntry.Kind.REVERSED, "commission:%:rejected"],
             ),
             (
                 "ledger_held",
@@ -289,6 +322,7 @@ def _balance(advocate: Advocate, figures: dict[str, int]) -> AdvocateBalance:
         paid_out=figures["payouts_paid"],
         in_flight=figures["payouts_in_flight"],
         threshold=advocate.programme.payout_threshold,
+        rejected=-figures["ledger_rejected"],
     )
 
 
@@ -531,3 +565,32 @@ def advocate_audit_trail(advocate: Advocate, limit: int = 50) -> list[AuditEvent
         )
     )
     return list(AuditEvent.objects.filter(about).select_related("actor")[:limit])
+
+
+# What each audited object type is, loaded with what its sentence names (advocate, order...).
+_AUDIT_SUBJECTS = {
+    "commission": lambda: Commission.objects.select_related("advocate__user", "order"),
+    "payout": lambda: Payout.objects.select_related("advocate__user"),
+    "payoutbatch": lambda: PayoutBatch.objects.all(),
+    "order": lambda: Order.objects.all(),
+    "apikey": lambda: ApiKey.objects.select_related("store"),
+    "store": lambda: Store.objects.all(),
+    "webhookevent": lambda: WebhookEvent.objects.all(),
+}
+
+
+def audit_event_subjects(events) -> dict[tuple[str, int], object]:
+    """The objects a page of audit events is about, keyed by (object_type, object_id): one
+    query per object type present, whatever the number of events (and their actors, when the
+    events were not loaded with them)."""
+    events = list(events)
+    prefetch_related_objects(events, "actor")
+    wanted: dict[str, set[int]] = {}
+    for event in events:
+        if event.object_type in _AUDIT_SUBJECTS:
+            wanted.setdefault(event.object_type, set()).add(event.object_id)
+    return {
+        (object_type, obj.pk): obj
+        for object_type, ids in wanted.items()
+        for obj in _AUDIT_SUBJECTS[object_type]().filter(pk__in=ids)
+    }

@@ -236,3 +236,19 @@ def credited(advocate, amount: int, currency: str | None = None):
         memo="Test credit",
     )
     return advocate
+
+
+class CommissionFactory(DjangoModelFactory):
+    """A stored commission row (pending, EUR), without its ledger entry: for pages and
+    sentences that show commissions. Money rules go through the services instead."""
+
+    advocate = factory.SubFactory(AdvocateFactory)
+    order = factory.SubFactory(OrderFactory)
+    currency = "EUR"
+    base_amount = factory.LazyAttribute(lambda c: c.order.net_amount)
+    amount = 1000
+    status = Commission.Status.PENDING
+    hold_until = factory.LazyFunction(lambda: timezone.now() + timedelta(days=30))
+
+    class Meta:
+        model = Commission

@@ -63,8 +63,26 @@ def programme_query(advocate: Advocate) -> str:
 COMMISSION_WHEN = {
     Commission.Status.APPROVED: "In the next payout",
     Commission.Status.PAID: "Paid to you",
-    Commission.Status.REVERSED: "Order refunded or disputed",
 }
+
+
+def commission_when(commission) -> str:
+    """What an advocate reads beside a commission's status: when it is paid, or why not."""
+    status = commission.status
+    if status == Commission.Status.PENDING:
+        return f"Held until {_day(commission.hold_until)}"
+    if status == Commission.Status.REVERSED:
+        reason = commission.reason.lower()
+        if reason.startswith("refund"):
+            return "Taken back: the order was refunded"
+        if reason.startswith("dispute"):
+            return "Taken back: the payment was disputed"
+        return "Taken back: the order was refunded or disputed"
+    if status == Commission.Status.REJECTED:
+        # The manager's words, as written: they are addressed to the advocate too.
+        reason = commission.reason.strip()
+        return f"Not approved: {reason}" if reason else "Not approved by the programme"
+    return COMMISSION_WHEN.get(status, "")
 
 
 def _weekly_chart(weekly: list[tuple], currency: str) -> list[dict]:
@@ -106,10 +124,7 @@ def _recent_rows(referrals: list) -> list[dict]:
         )
         for i, commission in enumerate(referral.commissions):
             cells = order_cells if i == 0 else dict.fromkeys(order_cells, "")
-            if commission.status == Commission.Status.PENDING:
-                when = f"Held until {_day(commission.hold_until)}"
-            else:
-                when = COMMISSION_WHEN.get(commission.status, "Not eligible")
+            when = commission_when(commission)
             rows.append(
                 {
                     **cells,

@@ -11,8 +11,9 @@ from django.urls import reverse
 from django.utils import dateformat, timezone
 
 from advocacy.models import Programme, RewardKind
-from referrals.services.refunds import refund_record
-from tests.factories import sale
+from referrals.services.commissions import commission_reject
+from referrals.services.refunds import dispute_close, dispute_open, refund_record
+from tests.factories import UserFactory, sale
 
 pytestmark = pytest.mark.django_db
 
@@ -67,7 +68,7 @@ def test_recent_referrals_table(client, login, rep_code):
             "€50.00 Refunded",
             "€5.00",
             "Reversed",
-            "Order refunded or disputed",
+            "Taken back: the order was refunded",
         ],
         [_day(nothing.order.placed_at), code, "€30.00", "—", "Under review", "No commission yet"],
     ]
@@ -93,3 +94,50 @@ def test_weekly_chart_labels_and_best_week(client, login, rep_code):
 def test_no_best_week_without_earnings(client, login, rep_code):
     login(rep_code.advocate.user)
     assert "Best week" not in client.get(reverse("dashboard")).text
+
+
+def test_each_commission_says_why_it_was_taken_back_or_rejected(client, login, rep_code):
+    """Issue #18: a manager's rejection is not a refund; the advocate reads the manager's reason
+    as written, and a reversal says whether a refund or a dispute caused it."""
+    now = timezone.now()
+    rejected = sale(rep_code, "rejected", 8000, now - timedelta(days=1))
+    commission_reject(
+        commission_id=rejected.commission.pk,
+        actor=UserFactory(is_staff=True),
+        reason="This order was placed with your own card.",
+    )
+    disputed = sale(rep_code, "disputed", 6000, now - timedelta(days=2))
+    dispute_open(order=disputed.order, external_id="dp_1")
+    dispute_close(order=disputed.order, external_id="dp_1", won=False)
+    refunded = sale(rep_code, "refunded", 5000, now - timedelta(days=3))
+    refund_record(order=refunded.order, external_id="re_1", amount=5000)
+
+    login(rep_code.advocate.user)
+    page = client.get(reverse("dashboard")).text
+    rows = _rows(page)
+
+    assert [row[3:] for row in rows] == [
+        ["€8.00", "Rejected", "Not approved: This order was placed with your own card."],
+        ["€6.00", "Reversed", "Taken back: the payment was disputed"],
+        ["€5.00", "Reversed", "Taken back: the order was refunded"],
+    ]
+    assert "€11.00 was taken back after refunds or disputes and is not counted above." in page
+    assert "€8.00 was rejected by the programme and is not counted above" in page
+    assert "reversed after refunds or cancellations" not in page
+
+
+def test_the_status_legend_explains_rejected_commissions(client, login, rep_code):
+    login(rep_code.advocate.user)
+    page = client.get(reverse("dashboard")).text
+
+    legend = page.split('class="status-flow', 1)[1].split("</ol>", 1)[0]
+    assert [
+        re.sub(r"<[^>]+>", "", badge) for badge in re.findall(r'badge-\w+">(\w+)<', legend)
+    ] == [
+        "Pending",
+        "Approved",
+        "Paid",
+        "Reversed",
+        "Rejected",
+    ]
+    assert "The reason is shown beside it." in legend

@@ -423,9 +423,10 @@ def test_manager_creates_a_programme(client, manager):
         "advocate_reward_kind": "percent",
         "advocate_reward_percent": "10",
         "advocate_reward_amount": "0",
+        "advocate_recurring_months": "0",
         "attribution_window_days": "30",
         "hold_days": "30",
-        "payout_threshold": "2000",
+        "payout_threshold": "20",  # euros: the form takes currency units
         "auto_approve_limit": "0",
         "dual_approval_above": "0",
         "landing_url": "",

@@ -200,7 +200,7 @@ def test_commission_page_shows_its_audit_trail_and_ledger(client, manager, make_
     page = response.content.decode()
     assert response.status_code == 200
     assert "Audit trail" in page
-    assert "commission_rejected" in page
+    assert f"rejected {commission.advocate.user.display_name}" in page
     assert "Returned the goods" in page
     assert manager.email in page
     assert LedgerEntry.objects.filter(commission=commission).count() == 2

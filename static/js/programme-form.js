@@ -1,0 +1,51 @@
+/* The programme form of the admin (advocacy.admin_forms.ProgrammeForm), as progressive
+   enhancement: only the percentage or the fixed amount of each offer is shown, whichever its kind
+   says (the server ignores the other one anyway), and the currency written after each money
+   field follows the currency chosen. */
+(function () {
+  "use strict";
+
+  var OFFERS = [
+    ["shopper_reward_kind", "shopper_reward_percent", "shopper_reward_amount"],
+    ["advocate_reward_kind", "advocate_reward_percent", "advocate_reward_amount"],
+  ];
+
+  function wrapper(id) {
+    var field = document.getElementById(id);
+    return field ? field.closest(".w-field__wrapper") : null;
+  }
+
+  function showKind(kindSelect, percentId, amountId) {
+    var fixed = kindSelect.value === "fixed";
+    var percent = wrapper(percentId);
+    var amount = wrapper(amountId);
+    if (percent) percent.hidden = fixed;
+    if (amount) amount.hidden = !fixed;
+  }
+
+  function init() {
+    OFFERS.forEach(function (offer) {
+      var kind = document.getElementById("id_" + offer[0]);
+      if (!kind) return;
+      var update = function () {
+        showKind(kind, "id_" + offer[1], "id_" + offer[2]);
+      };
+      kind.addEventListener("change", update);
+      update();
+    });
+    var currency = document.getElementById("id_currency");
+    if (currency) {
+      currency.addEventListener("change", function () {
+        document.querySelectorAll("[data-money-currency]").forEach(function (label) {
+          label.textContent = currency.value;
+        });
+      });
+    }
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", init);
+  } else {
+    init();
+  }
+})();
