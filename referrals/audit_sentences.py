@@ -283,7 +283,71 @@ def _stripe_reconciled(event, _):
     return f"{SYSTEM} compared its orders with Stripe's payments: {outcome}."
 
 
+# --- advocates, fraud signals, adjustments ---------------------------------------------------
+
+
+def _advocate(event, advocate) -> str:
+    return _name(advocate) if advocate is not None else f"advocate #{event.object_id}"
+
+
+def _advocate_paused(event, advocate):
+    return f"{_who(event)} paused {_advocate(event, advocate)}: new sales earn nothing for now."
+
+
+def _advocate_banned(event, advocate):
+    return f"{_who(event)} banned {_advocate(event, advocate)} from the programme."
+
+
+def _advocate_reactivated(event, advocate):
+    return f"{_who(event)} made {_advocate(event, advocate)} active again."
+
+
+def _signal(event, signal) -> str:
+    """ "the “Ordered seconds after the click” signal on order #1042" """
+    if signal is None:
+        return f"fraud signal #{event.object_id}"
+    on = f" on order #{signal.order.external_id}" if signal.order_id else ""
+    return f"the “{signal.get_kind_display()}” signal{on}"
+
+
+def _fraud_signal_dismissed(event, signal):
+    return f"{_who(event)} dismissed {_signal(event, signal)}; the order earns nothing."
+
+
+def _fraud_signal_credited(event, signal):
+    amount = event.data.get("amount")
+    currency = event.data.get("currency")
+    money = f" of {format_money(amount, currency)}" if isinstance(amount, int) and currency else ""
+    return f"{_who(event)} resolved {_signal(event, signal)} by granting its commission{money}."
+
+
+def _adjustment(event, adjustment, word: str) -> str:
+    amount = event.data.get("amount", getattr(adjustment, "amount", None))
+    currency = event.data.get("currency", getattr(adjustment, "currency", None))
+    whom = _name(adjustment.advocate) if adjustment is not None else "an advocate"
+    if not isinstance(amount, int) or not currency:
+        return f"{_who(event)} recorded a {word} for {whom}."
+    if amount < 0:
+        return f"{_who(event)} recorded a {word} of −{format_money(-amount, currency)} for {whom}."
+    return f"{_who(event)} gave {whom} a {word} of {format_money(amount, currency)}."
+
+
+def _adjustment_bonus(event, adjustment):
+    return _adjustment(event, adjustment, "bonus")
+
+
+def _adjustment_correction(event, adjustment):
+    return _adjustment(event, adjustment, "correction")
+
+
 SENTENCES: dict[str, Callable] = {
+    "advocate_paused": _advocate_paused,
+    "advocate_banned": _advocate_banned,
+    "advocate_reactivated": _advocate_reactivated,
+    "fraud_signal_dismissed": _fraud_signal_dismissed,
+    "fraud_signal_credited": _fraud_signal_credited,
+    "adjustment_bonus": _adjustment_bonus,
+    "adjustment_correction": _adjustment_correction,
     "commission_approved": _commission_approved,
     "commission_auto_approved": _commission_auto_approved,
     "commission_rejected": _commission_rejected,
@@ -326,6 +390,9 @@ OBJECT_NAMES = {
     "store": "store",
     "webhookevent": "Stripe event",
     "stripe": "Stripe",
+    "advocate": "advocate",
+    "fraudsignal": "fraud signal",
+    "adjustment": "adjustment",
 }
 
 

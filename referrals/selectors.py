@@ -576,6 +576,9 @@ _AUDIT_SUBJECTS = {
     "apikey": lambda: ApiKey.objects.select_related("store"),
     "store": lambda: Store.objects.all(),
     "webhookevent": lambda: WebhookEvent.objects.all(),
+    "advocate": lambda: Advocate.objects.select_related("user"),
+    "fraudsignal": lambda: FraudSignal.objects.select_related("order"),
+    "adjustment": lambda: Adjustment.objects.select_related("advocate__user"),
 }
 
 
