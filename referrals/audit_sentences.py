@@ -16,7 +16,10 @@ SYSTEM = "Streetteam"
 
 
 def _who(event) -> str:
-    return event.actor.display_name if event.actor_id and event.actor else SYSTEM
+    if event.actor_id and event.actor:
+        return event.actor.display_name
+    # A batch the programme's payout schedule built (payouts/services/schedule.py).
+    return "The payout schedule" if event.data.get("scheduled_for") else SYSTEM
 
 
 def _name(advocate) -> str:

@@ -139,7 +139,7 @@ def test_dashboard_shows_balance_by_status_from_the_ledger(client, login, rep_co
     text = response.text
     assert "€12.00" in text  # held
     assert "€30.00" in text  # paid out
-    assert "€2.00 was reversed" in text
+    assert "€2.00 was taken back after refunds or disputes" in text
     # 500 payable, below the 2000 threshold: the hint says how far there is to go.
     assert "€15.00</strong> more approved and you reach the €20.00 minimum payout" in text
 

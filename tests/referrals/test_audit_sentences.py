@@ -393,3 +393,18 @@ def test_a_negative_correction_and_a_bonus(maria, anna):
 
     assert sentence(took) == "Maria recorded a correction of −€5.00 for Anna."
     assert sentence(gave) == "Maria gave Anna a bonus of ¥1,500."
+
+
+def test_a_batch_the_schedule_built(batch):
+    event = audit(
+        actor=None,
+        action="batch_built",
+        obj=batch,
+        total=30000,
+        payouts=4,
+        scheduled_for="2026-12-07",
+    )
+
+    assert sentence(event) == (
+        f"The payout schedule built payout batch #{batch.pk} (€300.00) with 4 payouts."
+    )

@@ -1,5 +1,7 @@
 """The sandbox storefront: the whole loop from link to pending commission, through HTTP."""
 
+import time
+
 import pytest
 from django.urls import reverse
 
@@ -129,8 +131,15 @@ def test_double_submit_without_a_code_creates_no_second_order(client):
     assert second["Location"] == first["Location"]
 
 
-def test_order_from_a_link_without_a_typed_code_is_attributed_to_the_link(client, rep_code):
-    client.get(f"/r/{rep_code.code}")
+def test_order_from_a_link_without_a_typed_code_is_attributed_to_the_link(
+    client, rep_code, monkeypatch
+):
+    # The shopper followed the link a minute ago: an order seconds after its click is flagged
+    # (services/fraud.py), so the click is stamped earlier than the checkout.
+    a_minute_ago = time.time() - 60
+    with monkeypatch.context() as earlier:
+        earlier.setattr(time, "time", lambda: a_minute_ago)
+        client.get(f"/r/{rep_code.code}")
     data = confirmed_form(preview(client, code=""))
     client.post(CHECKOUT, data)
     order = Order.objects.get()

@@ -130,7 +130,10 @@ def test_the_audit_trail_lists_decisions_about_the_advocate_and_their_money(clie
     html = page(client, anna)
 
     # The manager approved sale A's commission (the fixture); the refund reversed sale B's.
-    assert "commission_approved" in html
+    assert "approved Anna&#x27;s €10.00 commission for order #anna-order-a." in html
+    assert (
+        "Anna&#x27;s €5.00 commission for order #anna-order-b was reversed after a refund." in html
+    )
     assert "Looks fine." in html
     assert "manager@example.com" in html
 
