@@ -100,6 +100,21 @@ def report_figures(
         f"{len(rows):,} advocates; ours and the plain aggregates agree"
     )
 
+    # Where the overview's time goes, part by part (one call each, after a warm-up).
+    parts = {
+        "totals": lambda: selectors.programme_totals(programme, period),
+        "commissions by standing": lambda: selectors.commission_status_figures(programme, period),
+        "due in the next payout": lambda: selectors.due_next_payout(programme),
+        "top advocates": lambda: selectors.advocate_rows(programme, period, limit=5),
+        "chart": lambda: selectors.series(programme, period),
+    }
+    spent = []
+    for name, part in parts.items():
+        part()
+        _timed(part, samples := [])
+        spent.append(f"{name} {samples[0]:.0f} ms")
+    progress("overview parts: " + ", ".join(spent))
+
     overview_ms, overview_base = _alternate(
         lambda: selectors.overview(programme, period),
         lambda: _baseline_overview(programme, period),

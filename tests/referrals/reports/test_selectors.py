@@ -250,10 +250,35 @@ def test_overview_is_a_fixed_number_of_queries(django_assert_num_queries):
         sale(rep, f"q-{n}", 1000 * (n + 1), DAYS_AGO_10)
         ClickDailyFactory(rep_code=rep, day=TODAY, clicks=n + 1)
 
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(9):
         result = selectors.overview(programme, LAST_30)
 
     assert len(result.top_advocates) == 5
+
+
+@pytest.mark.parametrize("days", [30, 70])  # by day, and by week (past 62 days)
+def test_the_overviews_totals_count_the_periods_edges_once(days):
+    """The overview sums its totals from the chart's buckets: a sale in the first minute of
+    the period, one a minute before it starts, one just now, and clicks on and before its
+    first day."""
+    period = Period.last_days(days)
+    programme = ProgrammeFactory(currency="EUR")
+    rep = code_in(programme)
+    first = period.start_at
+    sale(rep, "first", 10000, first)
+    sale(rep, "before", 7000, first - timedelta(minutes=1))
+    sale(rep, "now", 5000, timezone.now() - timedelta(minutes=1))
+    ClickDailyFactory(rep_code=rep, day=period.start, clicks=3)
+    ClickDailyFactory(rep_code=rep, day=period.start - timedelta(days=1), clicks=100)
+
+    totals = selectors.overview(programme, period).totals
+
+    # 8000 + 4000 after the 20% discount, 800 + 400 commission; the earlier sale and clicks
+    # are outside.
+    assert totals == selectors.Totals(
+        clicks=3, orders=2, revenue=12000, discounts=3000, commissions=1200
+    )
+    assert totals == selectors.programme_totals(programme, period)
 
 
 def test_advocate_report_is_a_fixed_number_of_queries(django_assert_num_queries):
