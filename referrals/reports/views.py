@@ -455,6 +455,8 @@ class OverviewPanel(Component):
             ("Paid", standing["paid"], commissions + _query(programme=pk, status="paid")),
         ]
         context.update(
+            ready_now=(overview.ready_now.count, money(overview.ready_now.amount)),
+            ready_now_url=commissions + _query(programme=pk, ready="true"),
             overview=overview,
             programme=programme,
             period_name=period_name(form),

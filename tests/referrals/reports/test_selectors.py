@@ -273,7 +273,7 @@ def test_overview_is_a_fixed_number_of_queries(django_assert_num_queries):
         sale(rep, f"q-{n}", 1000 * (n + 1), DAYS_AGO_10)
         ClickDailyFactory(rep_code=rep, day=TODAY, clicks=n + 1)
 
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(12):
         result = selectors.overview(programme, LAST_30)
 
     assert len(result.top_advocates) == 5

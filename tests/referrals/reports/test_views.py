@@ -80,6 +80,28 @@ def test_overview_links_to_the_matching_admin_lists(client, manager, shop):
     assert f"/admin/orders/?programme={shop.pk}&amp;placed_at_after=" in page
 
 
+def test_overview_says_what_waits_for_review_today_whatever_the_period(client, manager, shop):
+    """A sale's hold ends weeks after it: the last 7 days hold no order past its hold, yet the
+    overview says the queue has one (40 days old, €8.00 commission)."""
+    from tests.factories import received_ago
+
+    rep = shop.advocates.get().codes.get()
+    old = sale(rep, "shop-old", 10000, timezone.now() - timedelta(days=40), discount=2000)
+    received_ago(old.commission, timedelta(days=40))
+
+    page = client.get(reverse("wagtailadmin_home"), {"programme": shop.pk, "period": "7"})
+    text = page.content.decode()
+
+    assert "1 commission (€8.00) is ready for review now" in text
+    assert f"/admin/commissions/?programme={shop.pk}&amp;ready=true" in text
+
+
+def test_overview_says_when_nothing_waits_for_review(client, manager, shop):
+    text = client.get(reverse("wagtailadmin_home")).content.decode()
+
+    assert "Nothing is waiting for review today." in text
+
+
 def test_overview_keeps_each_programme_in_its_own_currency(client, manager, shop):
     dollars = ProgrammeFactory(name="US Friends", currency="USD")
     rep = RepCodeFactory(advocate=AdvocateFactory(programme=dollars))
