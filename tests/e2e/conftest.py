@@ -5,6 +5,7 @@ is missing). Without it these tests fail loudly rather than skip.
 """
 
 import re
+import threading
 from pathlib import Path
 
 import pytest
@@ -86,8 +87,29 @@ def _failed(request) -> bool:
     )
 
 
+@pytest.fixture(scope="session")
+def _one_request_at_a_time(live_server):
+    """The live server answers one request at a time.
+
+    Its threads share the test's in-memory SQLite connection, and each request is a transaction
+    (ATOMIC_REQUESTS): when a page's parallel requests overlap (the admin loads /admin/jsi18n/
+    and /admin/sprite/ beside the page itself), their transactions interleave on that one
+    connection and fail ("cannot start a transaction within a transaction").
+    """
+    httpd = live_server.thread.httpd
+    app = httpd.get_app()
+    lock = threading.Lock()
+
+    def one_at_a_time(environ, start_response):
+        with lock:
+            return app(environ, start_response)
+
+    httpd.set_app(one_at_a_time)
+    return live_server
+
+
 @pytest.fixture
-def new_page(browser, live_server, request):
+def new_page(browser, live_server, _one_request_at_a_time, request):
     """Open a page in a fresh browser context (its own cookies: one per person in the story).
 
     When the test fails, every page it opened is kept as a full-page screenshot in
