@@ -1,7 +1,8 @@
 /* The programme form of the admin (advocacy.admin_forms.ProgrammeForm), as progressive
    enhancement: only the percentage or the fixed amount of each offer is shown, whichever its kind
-   says (the server ignores the other one anyway), and the currency written after each money
-   field follows the currency chosen. */
+   says (the server ignores the other one anyway), only the day of the payout schedule's kind
+   (weekday for weekly, day of the month for monthly; nothing, nor the backend, when it is off),
+   and the currency written after each money field follows the currency chosen. */
 (function () {
   "use strict";
 
@@ -23,6 +24,16 @@
     if (amount) amount.hidden = !fixed;
   }
 
+  function showSchedule(scheduleSelect) {
+    var schedule = scheduleSelect.value;
+    var weekday = wrapper("id_payout_schedule_weekday");
+    var day = wrapper("id_payout_schedule_day");
+    var backend = wrapper("id_payout_schedule_backend");
+    if (weekday) weekday.hidden = schedule !== "weekly";
+    if (day) day.hidden = schedule !== "monthly";
+    if (backend) backend.hidden = schedule === "off";
+  }
+
   function init() {
     OFFERS.forEach(function (offer) {
       var kind = document.getElementById("id_" + offer[0]);
@@ -33,6 +44,13 @@
       kind.addEventListener("change", update);
       update();
     });
+    var schedule = document.getElementById("id_payout_schedule");
+    if (schedule) {
+      schedule.addEventListener("change", function () {
+        showSchedule(schedule);
+      });
+      showSchedule(schedule);
+    }
     var currency = document.getElementById("id_currency");
     if (currency) {
       currency.addEventListener("change", function () {
