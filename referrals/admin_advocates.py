@@ -26,6 +26,7 @@ from advocacy.wagtail_hooks import PROGRAMMES_MENU_HOOK
 from kernel.admin import MoneyColumn, RestrictedModelViewSet
 from kernel.errors import ServiceError
 from referrals import selectors
+from referrals.admin_views import ADJUST_PERMISSION, RESOLVE_PERMISSION
 from referrals.audit_log import audit_log_url
 
 STATUS_ACTION_LABELS = {
@@ -96,8 +97,22 @@ class AdvocateInspectView(InspectView):
         return None
 
     @cached_property
+    def add_adjustment_url(self) -> str | None:
+        """The bonus-or-correction form, preset to this advocate (for managers who may add
+        adjustments)."""
+        if self.request.user.has_perm(ADJUST_PERMISSION):
+            return reverse("adjustments:create") + f"?advocate={self.object.pk}"
+        return None
+
+    @cached_property
     def header_buttons(self):
         buttons = []
+        if self.add_adjustment_url:
+            buttons.append(
+                HeaderButton(
+                    "Add a bonus or correction", url=self.add_adjustment_url, icon_name="decimal"
+                )
+            )
         if self.add_code_url:
             buttons.append(
                 HeaderButton("Add a vanity code", url=self.add_code_url, icon_name="tag")
@@ -118,6 +133,8 @@ class AdvocateInspectView(InspectView):
         context.update(
             advocate=advocate,
             add_code_url=self.add_code_url,
+            add_adjustment_url=self.add_adjustment_url,
+            can_resolve_signals=self.request.user.has_perm(RESOLVE_PERMISSION),
             programme=advocate.programme,
             status_badge=STATUS_BADGES.get(advocate.status, "w-status--label"),
             codes=selectors.advocate_codes_with_figures(advocate),
