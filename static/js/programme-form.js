@@ -11,9 +11,12 @@
     ["advocate_reward_kind", "advocate_reward_percent", "advocate_reward_amount"],
   ];
 
+  // The field's whole panel child: its label sits outside the field's own wrapper, so hiding
+  // only ".w-field__wrapper" would leave the label behind.
   function wrapper(id) {
     var field = document.getElementById(id);
-    return field ? field.closest(".w-field__wrapper") : null;
+    if (!field) return null;
+    return field.closest(".w-panel__wrapper") || field.closest(".w-field__wrapper");
   }
 
   function showKind(kindSelect, percentId, amountId) {
