@@ -1,5 +1,5 @@
-"""Issue #18: the payout batch's history on its review page shows amounts as money ("total:
-€30.08"), not as the minor units the audit rows store ("total: 3008")."""
+"""Issue #18: the payout batch's history on its review page shows amounts as money ("€30.08"),
+not as the minor units the audit rows store ("3008")."""
 
 import pytest
 from django.urls import reverse
@@ -20,9 +20,10 @@ def test_the_history_shows_the_batch_total_as_money(client, manager):
 
     page = client.get(reverse("payouts:inspect", args=[batch.pk])).content.decode()
 
-    assert "total: €30.08, payouts: 1" in page  # batch_built
-    assert "total: €30.08" in page.split('id="history-heading"')[1]
-    assert "3008" not in page.split('id="history-heading"')[1]
+    history = page.split('id="history-heading"')[1]
+    assert f"built payout batch #{batch.pk} (€30.08) with 1 payout." in history
+    assert f"approved payout batch #{batch.pk} (€30.08)." in history
+    assert "3008" not in history
 
 
 @pytest.mark.parametrize(
