@@ -3,7 +3,8 @@
 Managers type money as they would say it ("20" or "20.00" means €20.00 in a euro programme);
 the form turns it into the integer minor units the model stores, and back for editing. An offer is
 a percentage or a fixed amount: only the field of the chosen kind counts, the other is saved as
-zero so the programme never holds both.
+zero so the programme never holds both. Likewise the payout schedule: a weekly one reads only the
+weekday, a monthly one only the day of the month; the other keeps what it held.
 """
 
 from decimal import Decimal
@@ -12,7 +13,7 @@ from django import forms
 from django.utils.html import format_html
 from wagtail.admin.forms import WagtailAdminModelForm
 
-from advocacy.models import Programme, RewardKind
+from advocacy.models import PayoutSchedule, Programme, RewardKind
 from kernel.money import (
     CURRENCY_EXPONENTS,
     CURRENCY_SYMBOLS,
@@ -31,6 +32,15 @@ MONEY_FIELDS = (
     "auto_approve_limit",
     "dual_approval_above",
 )
+
+# The day field each payout schedule reads, and what a manager is asked for when it is missing.
+SCHEDULE_DAYS = {
+    PayoutSchedule.WEEKLY: (
+        "payout_schedule_weekday",
+        "Choose the day of the week the batch is built.",
+    ),
+    PayoutSchedule.MONTHLY: ("payout_schedule_day", "Enter the day of the month, 1 to 28."),
+}
 
 # (kind field, percent field, amount field, what the reward is called in messages)
 OFFERS = (
@@ -181,9 +191,14 @@ class ProgrammeForm(WagtailAdminModelForm):
         for name in ("shopper_reward_percent", "advocate_reward_percent"):
             if name in self.fields:
                 self.fields[name].required = False
+        # Required only for their own kind of schedule (see _clean_schedule).
+        for name, _message in SCHEDULE_DAYS.values():
+            if name in self.fields:
+                self.fields[name].required = False
 
     def clean(self):
         cleaned = super().clean()
+        self._clean_schedule(cleaned)
         currency = cleaned.get("currency") or self.instance.currency
         if currency not in CURRENCY_EXPONENTS:
             # The currency field has its own error; amounts can't be read without one.
@@ -208,6 +223,19 @@ class ProgrammeForm(WagtailAdminModelForm):
             if parsed is not None:
                 cleaned[name] = parsed
         return cleaned
+
+    def _clean_schedule(self, cleaned: dict) -> None:
+        """The day field of the chosen schedule is required; the other one is ignored, whatever
+        was typed in it, and keeps the programme's stored value."""
+        schedule = cleaned.get("payout_schedule")
+        for kind, (name, message) in SCHEDULE_DAYS.items():
+            if name not in self.fields:
+                continue
+            if schedule != kind:
+                self.errors.pop(name, None)
+                cleaned[name] = getattr(self.instance, name)
+            elif cleaned.get(name) in (None, "") and name not in self.errors:
+                self.add_error(name, message)
 
     def _require_amount(self, name: str, noun: str) -> None:
         if not str(self.cleaned_data.get(name) or "").strip():

@@ -72,8 +72,7 @@ class ProgrammeViewSet(RestrictedModelViewSet):
     list_filter = ["status", "audience", "currency", "join_policy"]
     search_fields = ["name", "slug"]
     inspect_view_enabled = True
-    # The form takes money in the programme's currency units (advocacy.admin_forms); the
-    # "Payouts" panel is where the payout schedule's settings go too.
+    # The form takes money in the programme's currency units (advocacy.admin_forms).
     edit_handler = ObjectList(
         [
             MultiFieldPanel(
@@ -114,7 +113,15 @@ class ProgrammeViewSet(RestrictedModelViewSet):
                 heading="Holds and approval",
             ),
             MultiFieldPanel(
-                [FieldPanel("payout_threshold"), FieldPanel("dual_approval_above")],
+                [
+                    FieldPanel("payout_threshold"),
+                    FieldPanel("dual_approval_above"),
+                    FieldPanel("payout_schedule"),
+                    # programme-form.js shows only the day of the chosen schedule's kind.
+                    FieldPanel("payout_schedule_weekday"),
+                    FieldPanel("payout_schedule_day"),
+                    FieldPanel("payout_schedule_backend"),
+                ],
                 heading="Payouts",
             ),
             MultiFieldPanel(

@@ -23,9 +23,11 @@ from advocacy.models import Advocate, RepCode
 from advocacy.payout_details import payout_details_masked
 from advocacy.services import advocate_status_actions, advocate_status_change
 from advocacy.wagtail_hooks import PROGRAMMES_MENU_HOOK
-from kernel.admin import MoneyColumn, RestrictedModelViewSet
+from kernel.admin import ListingIndexView, MoneyColumn, RestrictedModelViewSet
 from kernel.errors import ServiceError
+from kernel.money import minor_to_decimal
 from referrals import selectors
+from referrals.admin_views import ADJUST_PERMISSION, RESOLVE_PERMISSION
 from referrals.audit_log import audit_log_url
 
 STATUS_ACTION_LABELS = {
@@ -96,8 +98,22 @@ class AdvocateInspectView(InspectView):
         return None
 
     @cached_property
+    def add_adjustment_url(self) -> str | None:
+        """The bonus-or-correction form, preset to this advocate (for managers who may add
+        adjustments)."""
+        if self.request.user.has_perm(ADJUST_PERMISSION):
+            return reverse("adjustments:create") + f"?advocate={self.object.pk}"
+        return None
+
+    @cached_property
     def header_buttons(self):
         buttons = []
+        if self.add_adjustment_url:
+            buttons.append(
+                HeaderButton(
+                    "Add a bonus or correction", url=self.add_adjustment_url, icon_name="decimal"
+                )
+            )
         if self.add_code_url:
             buttons.append(
                 HeaderButton("Add a vanity code", url=self.add_code_url, icon_name="tag")
@@ -118,6 +134,8 @@ class AdvocateInspectView(InspectView):
         context.update(
             advocate=advocate,
             add_code_url=self.add_code_url,
+            add_adjustment_url=self.add_adjustment_url,
+            can_resolve_signals=self.request.user.has_perm(RESOLVE_PERMISSION),
             programme=advocate.programme,
             status_badge=STATUS_BADGES.get(advocate.status, "w-status--label"),
             codes=selectors.advocate_codes_with_figures(advocate),
@@ -160,6 +178,19 @@ class AdvocateInspectView(InspectView):
         return self.render_to_response(self.get_context_data(status_form=form))
 
 
+class AdvocateIndexView(ListingIndexView):
+    # Money in the export as in every other spreadsheet: currency units ("12.50"), the currency
+    # in its own column, never the raw minor units the figures are computed in.
+    money_exports = ("earned", "balance")
+
+    def to_row_dict(self, item):
+        row = super().to_row_dict(item)
+        for name in self.money_exports:
+            if name in row and row[name] is not None:
+                row[name] = minor_to_decimal(row[name], item.programme.currency)
+        return row
+
+
 class AdvocateViewSet(RestrictedModelViewSet):
     model = Advocate
     name = "advocates"
@@ -188,14 +219,26 @@ class AdvocateViewSet(RestrictedModelViewSet):
     search_fields = ["user__email", "user__first_name", "user__last_name", "codes__code"]
     list_select_related = ("user", "programme")
     list_prefetch_related = ("codes",)
+    index_view_class = AdvocateIndexView
     list_export = [
-        "user__email",
+        "user.email",  # (a dotted path: the export follows attributes, not lookups)
         "programme",
         "status",
         "click_count",
         "referred_orders",
+        "earned",
+        "balance",
+        "programme.currency",
         "joined_at",
     ]
+    export_headings = {
+        "user.email": "Email",
+        "click_count": "Clicks",
+        "referred_orders": "Sales",
+        "earned": "Earned",
+        "balance": "Balance",
+        "programme.currency": "Currency",
+    }
     inspect_view_enabled = True
     inspect_view_class = AdvocateInspectView
     form_fields = ()  # never rendered: there is no add or edit view

@@ -352,7 +352,8 @@ class FraudSignalResolveView(WagtailAdminTemplateMixin, FormView):
             order_url=reverse("orders:inspect", args=[signal.order_id])
             if signal.order_id
             else None,
-            action_url=self.request.path,
+            # Keeps ?next= (the advocate's page sends managers here and expects them back).
+            action_url=self.request.get_full_path(),
             submit_button_label="Resolve",
             submit_button_active_label="Resolving…",
             **kwargs,
@@ -375,7 +376,7 @@ class FraudSignalResolveView(WagtailAdminTemplateMixin, FormView):
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
             return self.form_invalid(form)
         messages.success(self.request, message)
-        return redirect(reverse("fraud_signals:index"))
+        return redirect(next_url(self.request, reverse("fraud_signals:index")))
 
 
 # ------------------------------------------------------------------------------

@@ -252,6 +252,7 @@ class PayoutBatchReviewView(InspectView):
             cancel_form=cancel_form or PayoutBatchCancelForm(),
             paid_form=PayoutMarkPaidForm(),
             failed_form=PayoutMarkFailedForm(),
+            # Read as sentences, as in the audit log (referrals/audit_sentences.py).
             events=list(selectors.audit_events_for_batch(batch.pk)[:20]),
             # The manual backend's files, each with what it carries and what it leaves out.
             bank_files=(

@@ -15,7 +15,9 @@ from django.urls import reverse
 from django.views.generic import TemplateView
 from wagtail.admin.ui.components import Component
 from wagtail.admin.views.generic import WagtailAdminTemplateMixin
+from wagtail.permissions import policy_registry
 
+from advocacy.models import Advocate
 from kernel.admin import require_permission
 from kernel.charts import Series, bar_chart, line_chart
 from kernel.money import format_money, minor_to_decimal
@@ -30,6 +32,15 @@ REPORT_PERMISSIONS = ("referrals.view_order", "referrals.view_commission")
 
 def can_see_reports(user) -> bool:
     return user.has_perms(REPORT_PERMISSIONS)
+
+
+def can_open_advocates(user) -> bool:
+    """Whether an advocate's name may link to their page (the advocates' "view" permission)."""
+    return policy_registry.get_by_type(Advocate).user_has_permission(user, "view")
+
+
+def advocate_url(advocate_id: int) -> str:
+    return reverse("advocates:inspect", args=[advocate_id])
 
 
 # ------------------------------------------------------------------------------
@@ -96,6 +107,7 @@ class Table:
     currency: Callable[[object], str]  # the row's currency
     chart: str = ""
     summary: list[tuple[str, str]] | None = None
+    link: Callable[[object], str] | None = None  # the row's page, linked from its first cell
 
 
 @dataclass(frozen=True)
@@ -241,6 +253,7 @@ def _advocates(programme, period: Period) -> Table:
         columns=[Column("Advocate", lambda r: r.email), *totals_columns(lambda r: r.totals)],
         rows=selectors.advocate_rows(programme, period),
         currency=lambda r: currency,
+        link=lambda r: advocate_url(r.advocate_id),
     )
 
 
@@ -280,17 +293,21 @@ BUILDERS = {
 }
 
 
-def display_rows(table: Table) -> list[list[dict]]:
-    return [
-        [
+def display_rows(table: Table, *, links: bool = False) -> list[list[dict]]:
+    """The table's cells for people; with `links`, each row's first cell links to its page."""
+    rows = []
+    for row in table.rows:
+        cells = [
             {
                 "text": show(column.value(row), column.kind, table.currency(row)),
                 "numeric": column.numeric,
             }
             for column in table.columns
         ]
-        for row in table.rows
-    ]
+        if links and table.link is not None:
+            cells[0]["url"] = table.link(row)
+        rows.append(cells)
+    return rows
 
 
 def csv_response(table: Table, filename: str) -> HttpResponse:
@@ -352,7 +369,7 @@ class ReportView(WagtailAdminTemplateMixin, TemplateView):
             form=form,
             table=table,
             programme=programme,
-            rows=display_rows(table) if table else [],
+            rows=display_rows(table, links=can_open_advocates(request.user)) if table else [],
             reports=[
                 (r, reverse("programme_reports:report", args=[r.slug])) for r in REPORTS.values()
             ],
@@ -435,6 +452,8 @@ class OverviewPanel(Component):
             ),
         ]
         commissions = reverse("commissions:index")
+        # The advocate's page when the manager may open it, else their commissions.
+        may_open = can_open_advocates(self.request.user)
         standing = overview.commissions
         queue = [
             (
@@ -471,7 +490,9 @@ class OverviewPanel(Component):
                     row.email,
                     row.totals.orders,
                     money(row.totals.revenue),
-                    commissions + _query(programme=pk, advocate=row.email),
+                    advocate_url(row.advocate_id)
+                    if may_open
+                    else commissions + _query(programme=pk, advocate=row.email),
                 )
                 for row in overview.top_advocates
             ],

@@ -429,6 +429,8 @@ def test_manager_creates_a_programme(client, manager):
         "payout_threshold": "20",  # euros: the form takes currency units
         "auto_approve_limit": "0",
         "dual_approval_above": "0",
+        "payout_schedule": "off",
+        "payout_schedule_backend": "manual",
         "landing_url": "",
         "terms": "Be nice.",
     }

@@ -1,10 +1,13 @@
 """The advocates listing: each advocate's clicks, sales, earnings and balance, in a constant
 number of queries whatever the page size."""
 
+import csv
+import io
 import re
 
 import pytest
 from django.urls import reverse
+from openpyxl import load_workbook
 
 from tests.factories import (
     AdvocateFactory,
@@ -83,3 +86,43 @@ def test_the_list_takes_the_same_number_of_queries_for_2_or_20_advocates(
         response = client.get(reverse("advocates:index"))
 
     assert len(response.context["object_list"]) == count
+
+
+def exported(client, fmt: str) -> list[list]:
+    response = client.get(reverse("advocates:index"), {"export": fmt})
+    assert response.status_code == 200
+    body = b"".join(response.streaming_content)
+    if fmt == "csv":
+        return list(csv.reader(io.StringIO(body.decode())))
+    sheet = load_workbook(io.BytesIO(body)).active
+    return [[cell.value for cell in row] for row in sheet.iter_rows()]
+
+
+def test_the_csv_export_has_earned_and_balance_in_currency_units_beside_the_currency(
+    client, manager, anna
+):
+    yen = ProgrammeFactory(currency="JPY")
+    sale(RepCodeFactory(advocate=AdvocateFactory(programme=yen)), "yen-1", 5000)
+
+    header, *rows = exported(client, "csv")
+    by_email = {row[0]: dict(zip(header, row, strict=True)) for row in rows}
+
+    # Anna (the fixture): €17.00 earned, €5.00 reversed, so a €12.00 balance.
+    anna_row = by_email["anna@example.com"]
+    assert (anna_row["Earned"], anna_row["Balance"], anna_row["Currency"]) == (
+        "17.00",
+        "12.00",
+        "EUR",
+    )
+    (yen_row,) = [row for row in by_email.values() if row["Currency"] == "JPY"]
+    assert (yen_row["Earned"], yen_row["Balance"]) == ("500", "500")
+
+
+def test_the_xlsx_export_has_earned_as_a_number_in_currency_units(client, manager, anna):
+    header, *rows = exported(client, "xlsx")
+
+    (anna_row,) = [
+        dict(zip(header, row, strict=True)) for row in rows if row[0] == "anna@example.com"
+    ]
+    assert anna_row["Earned"] == 17
+    assert anna_row["Currency"] == "EUR"

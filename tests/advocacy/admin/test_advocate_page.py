@@ -4,7 +4,9 @@ flags, and every decision about them, without another programme's data."""
 import re
 
 import pytest
+from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
+from django.utils import timezone
 
 from referrals.models import Commission, FraudSignal, Order
 from tests.advocacy.admin.conftest import IBAN
@@ -14,6 +16,7 @@ from tests.factories import (
     PayoutFactory,
     ProgrammeFactory,
     RepCodeFactory,
+    UserFactory,
     sale,
 )
 
@@ -124,6 +127,73 @@ def test_fraud_signals_on_their_orders_show_kind_and_state(client, manager, anna
 
     assert "Self-referral" in html
     assert "Open" in html
+
+
+def staff_allowed(client, *codenames):
+    """Signs in staff who may see advocates, and do `codenames` besides."""
+    group = Group.objects.create(name="Advocate team")
+    group.permissions.add(
+        *Permission.objects.filter(
+            codename__in=["access_admin", "view_advocate", "change_advocate", *codenames]
+        )
+    )
+    user = UserFactory(is_staff=True)
+    user.groups.add(group)
+    client.force_login(user)
+    return user
+
+
+def test_a_manager_who_may_adjust_gets_the_bonus_button_preset_to_the_advocate(client, anna):
+    staff_allowed(client, "add_adjustment")
+    url = reverse("adjustments:create") + f"?advocate={anna.pk}"
+
+    html = page(client, anna)
+
+    assert f'href="{url}"' in html
+    assert "Add a bonus or correction" in html
+    assert client.get(url).context["form"].initial["advocate"] == str(anna.pk)
+
+
+def test_without_the_adjustment_permission_there_is_no_bonus_button(client, anna):
+    staff_allowed(client)
+
+    html = page(client, anna)
+
+    assert reverse("adjustments:create") not in html
+    assert "Add a bonus or correction" not in html
+
+
+def test_an_open_fraud_signal_links_to_its_resolve_page_and_back(client, anna):
+    staff_allowed(client, "view_fraudsignal", "change_fraudsignal")
+    order = Order.objects.get(external_id="anna-order-c")
+    open_signal = FraudSignalFactory(order=order, kind=FraudSignal.Kind.SELF_REFERRAL)
+    resolved = FraudSignalFactory(
+        order=order, kind=FraudSignal.Kind.FAST_ORDER, resolved_at=timezone.now()
+    )
+    advocate_url = reverse("advocates:inspect", args=[anna.pk])
+
+    html = page(client, anna)
+    response = client.post(
+        reverse("fraud_signals:resolve", args=[open_signal.pk]) + f"?next={advocate_url}",
+        {"outcome": "dismiss", "reason": "A test order"},
+    )
+
+    resolve_url = reverse("fraud_signals:resolve", args=[open_signal.pk])
+    assert f'href="{resolve_url}?next=' in html
+    assert reverse("fraud_signals:resolve", args=[resolved.pk]) not in html
+    assert response.status_code == 302
+    assert response.url == advocate_url
+
+
+def test_without_the_resolve_permission_fraud_signals_have_no_resolve_link(client, anna):
+    staff_allowed(client, "view_fraudsignal")
+    order = Order.objects.get(external_id="anna-order-c")
+    FraudSignalFactory(order=order, kind=FraudSignal.Kind.SELF_REFERRAL)
+
+    html = page(client, anna)
+
+    assert "Self-referral" in html
+    assert "/admin/fraud-signals/resolve/" not in html
 
 
 def test_the_audit_trail_lists_decisions_about_the_advocate_and_their_money(client, manager, anna):

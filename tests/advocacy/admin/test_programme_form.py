@@ -47,6 +47,8 @@ def new_programme(**changes) -> dict:
         "payout_threshold": "0",
         "auto_approve_limit": "0",
         "dual_approval_above": "0",
+        "payout_schedule": "off",
+        "payout_schedule_backend": "manual",
         "landing_url": "",
         "terms": "Be nice.",
     }
@@ -173,6 +175,77 @@ def test_recurring_months_are_saved_from_the_form(client, manager):
 
     assert response.status_code == 302
     assert Programme.objects.get(slug="friends").advocate_recurring_months == 12
+
+
+def test_a_weekly_payout_schedule_on_mondays_saves_from_the_form(client, manager):
+    response = client.post(
+        ADD,
+        new_programme(
+            payout_schedule="weekly",
+            payout_schedule_weekday="0",
+            payout_schedule_day="",
+            payout_schedule_backend="stripe_connect",
+        ),
+    )
+
+    assert response.status_code == 302, response.context["form"].errors
+    programme = Programme.objects.get(slug="friends")
+    assert programme.payout_schedule == "weekly"
+    assert programme.payout_schedule_weekday == 0
+    assert programme.payout_schedule_backend == "stripe_connect"
+
+
+def test_a_weekly_schedule_ignores_a_day_of_the_month_out_of_range(client, manager):
+    programme = ProgrammeFactory(payout_schedule_day=15)
+    form = edit_form(client, programme)
+    # `is not`: a stored 0 (recurring months, Monday) is a value to post back, not an unticked box.
+    data = {
+        name: ("on" if value is True else value)
+        for name in form.fields
+        if (value := form[name].value()) is not None and value is not False
+    }
+    data.update(payout_schedule="weekly", payout_schedule_weekday="4", payout_schedule_day="99")
+
+    response = client.post(reverse("programmes:edit", args=[programme.pk]), data)
+
+    assert response.status_code == 302, response.context["form"].errors
+    saved = Programme.objects.get(pk=programme.pk)
+    assert (saved.payout_schedule, saved.payout_schedule_weekday) == ("weekly", 4)
+    assert saved.payout_schedule_day == 15
+
+
+def test_a_monthly_payout_schedule_without_a_day_is_a_field_error(client, manager):
+    response = client.post(ADD, new_programme(payout_schedule="monthly", payout_schedule_day=""))
+
+    assert response.status_code == 200
+    errors = response.context["form"].errors
+    assert errors["payout_schedule_day"] == ["Enter the day of the month, 1 to 28."]
+    assert not Programme.objects.filter(slug="friends").exists()
+
+
+@pytest.mark.parametrize("day", ["0", "29", "-3"])
+def test_a_monthly_day_outside_1_to_28_is_a_field_error_not_a_crash(client, manager, day):
+    """The database refuses a day outside 1 to 28 (programme_payout_day_range); the form says
+    so first."""
+    response = client.post(ADD, new_programme(payout_schedule="monthly", payout_schedule_day=day))
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["payout_schedule_day"]
+    assert not Programme.objects.filter(slug="friends").exists()
+
+
+def test_a_monthly_payout_schedule_on_the_15th_saves(client, manager):
+    response = client.post(
+        ADD,
+        new_programme(
+            payout_schedule="monthly", payout_schedule_day="15", payout_schedule_weekday="9"
+        ),
+    )
+
+    assert response.status_code == 302, response.context["form"].errors
+    programme = Programme.objects.get(slug="friends")
+    assert (programme.payout_schedule, programme.payout_schedule_day) == ("monthly", 15)
+    assert programme.payout_schedule_weekday == 0
 
 
 def test_the_edit_form_shows_stored_cents_in_euros(client, manager):

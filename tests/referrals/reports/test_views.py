@@ -219,3 +219,56 @@ def test_audiences_csv_has_one_row_per_audience_and_currency(client, manager, sh
         ("Customers", "125.00", "EUR"),
         ("Customers", "30.00", "USD"),
     ]
+
+
+def reports_reader(client, *codenames):
+    """Signs in staff who may read the reports, and do `codenames` besides."""
+    group = Group.objects.create(name="Report readers")
+    group.permissions.add(
+        *Permission.objects.filter(
+            codename__in=["access_admin", "view_order", "view_commission", *codenames]
+        )
+    )
+    user = UserFactory(is_staff=True)
+    user.groups.add(group)
+    client.force_login(user)
+    return user
+
+
+def test_top_advocates_link_to_the_advocates_page(client, shop):
+    reports_reader(client, "view_advocate")
+    ada = shop.advocates.get()
+
+    page = client.get(reverse("wagtailadmin_home"), {"programme": shop.pk}).content.decode()
+
+    assert f'<a href="{reverse("advocates:inspect", args=[ada.pk])}">ada@example.com</a>' in page
+
+
+def test_without_the_advocate_permission_top_advocates_link_to_their_commissions(client, shop):
+    reports_reader(client)
+    ada = shop.advocates.get()
+
+    page = client.get(reverse("wagtailadmin_home"), {"programme": shop.pk}).content.decode()
+
+    assert "ada@example.com" in page
+    assert reverse("advocates:inspect", args=[ada.pk]) not in page
+    assert f"/admin/commissions/?programme={shop.pk}&amp;advocate=ada%40example.com" in page
+
+
+def test_by_advocate_rows_link_to_the_advocates_page(client, shop):
+    reports_reader(client, "view_advocate")
+    ada = shop.advocates.get()
+
+    page = client.get(report_url("advocates"), {"programme": shop.pk}).content.decode()
+
+    assert f'<a href="{reverse("advocates:inspect", args=[ada.pk])}">ada@example.com</a>' in page
+
+
+def test_without_the_advocate_permission_by_advocate_rows_are_plain_text(client, shop):
+    reports_reader(client)
+    ada = shop.advocates.get()
+
+    page = client.get(report_url("advocates"), {"programme": shop.pk}).content.decode()
+
+    assert "ada@example.com" in page
+    assert reverse("advocates:inspect", args=[ada.pk]) not in page
