@@ -134,7 +134,7 @@ def refund_rate_check(order: Order) -> FraudSignal | None:
 
 def _open_signal(signal_id: int) -> FraudSignal:
     signal = (
-        FraudSignal.objects.select_for_update()
+        FraudSignal.objects.select_for_update(of=("self",))
         .select_related("order__programme", "advocate__programme")
         .get(pk=signal_id)
     )

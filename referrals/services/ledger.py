@@ -104,7 +104,11 @@ def ledger_adjust(
             "A bonus adds money; use a correction to take some away.",
             field="amount",
         )
-    advocate = Advocate.objects.select_for_update().select_related("programme").get(pk=advocate_id)
+    advocate = (
+        Advocate.objects.select_for_update(of=("self",))
+        .select_related("programme")
+        .get(pk=advocate_id)
+    )
     existing = Adjustment.objects.filter(token=token).first()
     if existing is not None:
         return existing
