@@ -26,7 +26,7 @@ from advocacy.wagtail_hooks import PROGRAMMES_MENU_HOOK
 from kernel.admin import ListingIndexView, MoneyColumn, RestrictedModelViewSet
 from kernel.errors import ServiceError
 from kernel.money import minor_to_decimal
-from referrals import selectors
+from referrals import advocate_admin_selectors
 from referrals.admin_views import ADJUST_PERMISSION, RESOLVE_PERMISSION
 from referrals.audit_log import audit_log_url
 
@@ -138,14 +138,14 @@ class AdvocateInspectView(InspectView):
             can_resolve_signals=self.request.user.has_perm(RESOLVE_PERMISSION),
             programme=advocate.programme,
             status_badge=STATUS_BADGES.get(advocate.status, "w-status--label"),
-            codes=selectors.advocate_codes_with_figures(advocate),
-            clicks=selectors.advocate_clicks(advocate),
-            figures=selectors.advocate_figures_by_currency(advocate),
-            commissions=selectors.advocate_recent_commissions(advocate),
-            payouts=selectors.advocate_recent_payouts(advocate),
+            codes=advocate_admin_selectors.advocate_codes_with_figures(advocate),
+            clicks=advocate_admin_selectors.advocate_clicks(advocate),
+            figures=advocate_admin_selectors.advocate_figures_by_currency(advocate),
+            commissions=advocate_admin_selectors.advocate_recent_commissions(advocate),
+            payouts=advocate_admin_selectors.advocate_recent_payouts(advocate),
             payout_details=payout_details_masked(advocate),
-            fraud_signals=selectors.advocate_fraud_signals(advocate),
-            events=selectors.advocate_audit_trail(advocate),
+            fraud_signals=advocate_admin_selectors.advocate_fraud_signals(advocate),
+            events=advocate_admin_selectors.advocate_audit_trail(advocate),
             commissions_url=reverse("commissions:index")
             + "?"
             + urlencode({"advocate": advocate.user.email}),
@@ -244,5 +244,5 @@ class AdvocateViewSet(RestrictedModelViewSet):
     form_fields = ()  # never rendered: there is no add or edit view
 
     def get_index_view_kwargs(self, **kwargs):
-        queryset = selectors.advocates_with_figures(Advocate.objects.all())
+        queryset = advocate_admin_selectors.advocates_with_figures(Advocate.objects.all())
         return super().get_index_view_kwargs(queryset=queryset, **kwargs)
